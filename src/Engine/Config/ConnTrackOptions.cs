@@ -1,0 +1,60 @@
+using System.Net;
+
+namespace ConnTrack.Engine.Config;
+
+/// <summary>
+/// Every knob of the engine. The defaults are Zeek 9.1's as a user runs it (plain <c>zeek -r</c>, default
+/// scripts, every analyzer loaded): see <see cref="ZeekDefaults"/>.
+/// </summary>
+public sealed class ConnTrackOptions
+{
+    // Timers (init-bare.zeek, and base/protocols/conn/inactivity.zeek for the per-port ones).
+    public TimeSpan TcpInactivityTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan UdpInactivityTimeout { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan IcmpInactivityTimeout { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan UnknownIpInactivityTimeout { get; set; } = TimeSpan.FromMinutes(1);
+    /// <summary>tcp_SYN_timeout: how long an unanswered SYN-only connection is kept.</summary>
+    public TimeSpan TcpSynTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>tcp_session_timer: delay of the expire check once a connection is closed or reset.</summary>
+    public TimeSpan TcpSessionTimer { get; set; } = TimeSpan.FromSeconds(6);
+    /// <summary>tcp_connection_linger: how long a closed connection lingers after its last activity.</summary>
+    public TimeSpan TcpConnectionLinger { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan TcpAttemptDelay { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan TcpCloseDelay { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan TcpResetDelay { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan TcpPartialCloseDelay { get; set; } = TimeSpan.FromSeconds(3);
+    /// <summary>Inactivity timeouts by responder port, overriding the per-protocol one (ftp, ssh, telnet, rlogin: 1 h).</summary>
+    public Dictionary<PortSpec, TimeSpan> PortInactivityTimeouts { get; set; } = ZeekDefaults.PortInactivityTimeouts();
+    /// <summary>At most this many timers expire per packet (Zeek's max_timer_expires); 0 means no limit.</summary>
+    public int MaxTimerExpires { get; set; } = 300;
+
+    /// <summary>Ports that make the endpoint using them the likely responder (Zeek's likely_server_ports).</summary>
+    public HashSet<PortSpec> LikelyServerPorts { get; set; } = ZeekDefaults.LikelyServerPorts();
+
+    /// <summary>Networks whose addresses are local (Site::local_nets). Empty: local_orig/local_resp are unset.</summary>
+    public List<IPNetwork> LocalNets { get; set; } = ZeekDefaults.LocalNets();
+
+    /// <summary>Skip transport and IP checksum verification (Zeek's ignore_checksums).</summary>
+    public bool IgnoreChecksums { get; set; }
+
+    /// <summary>A BPF expression applied to every frame before decoding (compiled by libpcap); null: no filter.</summary>
+    public string? CaptureFilter { get; set; }
+
+    /// <summary>Key connections by 5-tuple plus outer/inner VLAN id (Zeek's vlan_fivetuple conn key).</summary>
+    public bool VlanAwareConnKey { get; set; }
+
+    /// <summary>The most connections tracked at once; a new connection past it is dropped and counted.</summary>
+    public int MaxConnections { get; set; } = 10_000_000;
+
+    /// <summary>Seed for uid generation; the same seed and input give the same uids.</summary>
+    public ulong UidSeed { get; set; } = 0x5EED_C0DE_2026UL;
+
+    public ConnTrackOptions Clone()
+    {
+        var copy = (ConnTrackOptions)MemberwiseClone();
+        copy.PortInactivityTimeouts = new Dictionary<PortSpec, TimeSpan>(PortInactivityTimeouts);
+        copy.LikelyServerPorts = new HashSet<PortSpec>(LikelyServerPorts);
+        copy.LocalNets = new List<IPNetwork>(LocalNets);
+        return copy;
+    }
+}

@@ -1,0 +1,40 @@
+using ConnTrack.Engine.Net;
+
+namespace ConnTrack.Engine.Records;
+
+/// <summary>
+/// One finished connection with exactly the fields and meanings of Zeek's conn.log. Optional fields
+/// are null where Zeek leaves them unset ('-').
+/// </summary>
+public sealed class ConnRecord
+{
+    /// <summary>Time of the first packet, nanoseconds since the Unix epoch.</summary>
+    public long Ts { get; set; }
+    public string Uid { get; set; } = "";
+    public IPAddr128 OrigH { get; set; }
+    public ushort OrigP { get; set; }
+    public IPAddr128 RespH { get; set; }
+    public ushort RespP { get; set; }
+    public TransportProto Proto { get; set; }
+    public string? Service { get; set; }
+    /// <summary>Duration in nanoseconds; null when Zeek leaves it unset (duration 0).</summary>
+    public long? Duration { get; set; }
+    public ulong? OrigBytes { get; set; }
+    public ulong? RespBytes { get; set; }
+    public string? ConnState { get; set; }
+    public bool? LocalOrig { get; set; }
+    public bool? LocalResp { get; set; }
+    public ulong MissedBytes { get; set; }
+    public string? History { get; set; }
+    public ulong? OrigPkts { get; set; }
+    public ulong? OrigIpBytes { get; set; }
+    public ulong? RespPkts { get; set; }
+    public ulong? RespIpBytes { get; set; }
+    /// <summary>uids of encapsulating connections; null when not tunnelled.</summary>
+    public string[]? TunnelParents { get; set; }
+    /// <summary>The IP protocol number of the transport (6, 17, 1, 58, ...).</summary>
+    public int IpProto { get; set; }
+    /// <summary>Outer/inner VLAN ids when the VLAN-aware key is on (Zeek's id.ctx.vlan), else null.</summary>
+    public ushort? Vlan { get; set; }
+    public ushort? InnerVlan { get; set; }
+}
