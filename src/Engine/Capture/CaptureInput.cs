@@ -20,9 +20,12 @@ internal sealed class CaptureInput : IDisposable
     private long _bufferBase;  // stream offset of _buffer[0]
     private bool _eof;
 
-    public CaptureInput(Stream stream, bool leaveOpen, int initialSize = InitialBufferSize)
+    private readonly string _path;
+
+    public CaptureInput(Stream stream, string path, bool leaveOpen, int initialSize = InitialBufferSize)
     {
         _stream = stream;
+        _path = path;
         _leaveOpen = leaveOpen;
         _buffer = ArrayPool<byte>.Shared.Rent(initialSize);
     }
@@ -53,7 +56,16 @@ internal sealed class CaptureInput : IDisposable
             MakeRoom(count);
         while (_end - _pos < count && !_eof)
         {
-            int n = _stream.Read(_buffer, _end, _buffer.Length - _end);
+            int n;
+            try
+            {
+                n = _stream.Read(_buffer, _end, _buffer.Length - _end);
+            }
+            catch (InvalidDataException e)
+            {
+                // GZipStream's word for damaged compressed data: the record starting here cannot be read.
+                throw new CaptureFormatException(_path, Position, CaptureProblem.Corrupt, $"the compressed data is damaged: {e.Message}");
+            }
             if (n <= 0)
                 _eof = true;
             else

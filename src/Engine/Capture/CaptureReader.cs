@@ -109,7 +109,7 @@ public abstract class CaptureReader : IDisposable
 
         Stream content = gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen) : stream;
         var source = new CaptureSource(name, stream, start, length, gzip);
-        var input = new CaptureInput(content, leaveOpen: gzip ? false : leaveOpen);
+        var input = new CaptureInput(content, name, leaveOpen: gzip ? false : leaveOpen);
         try
         {
             return Detect(input, source);
