@@ -216,15 +216,17 @@ public sealed class ConnTracker
             return;
         }
         conn.LastTime = p.Timestamp;
+        // Zeek counts UDP payload from the UDP header's own length field, not the IP length.
+        int len = p.UdpLength - 8;
         if (isOrig)
         {
             conn.CheckHistory(HistOrigData, 'D');
-            conn.OrigLen = conn.OrigLen < 0 ? p.PayloadLength : conn.OrigLen + p.PayloadLength;
+            conn.OrigLen = conn.OrigLen < 0 ? len : conn.OrigLen + len;
         }
         else
         {
             conn.CheckHistory(HistRespData, 'd');
-            conn.RespLen = conn.RespLen < 0 ? p.PayloadLength : conn.RespLen + p.PayloadLength;
+            conn.RespLen = conn.RespLen < 0 ? len : conn.RespLen + len;
         }
     }
 
