@@ -208,13 +208,13 @@ public sealed class ConnTracker
 
     private void DeliverUdp(Connection conn, in PacketSummary p, bool isOrig)
     {
-        CountPacket(conn, p, isOrig);
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
         {
             if (isOrig) conn.ScaledHistoryEntry('C', ref conn.OrigChecksumCount, ref conn.OrigChecksumThreshold);
             else conn.ScaledHistoryEntry('c', ref conn.RespChecksumCount, ref conn.RespChecksumThreshold);
             return;
         }
+        CountPacket(conn, p, isOrig);
         conn.LastTime = p.Timestamp;
         // Zeek counts UDP payload from the UDP header's own length field, not the IP length.
         int len = p.UdpLength - 8;
