@@ -16,7 +16,7 @@ public static class ConnFieldText
     /// <summary>The field's text, or null for a column this engine does not produce.</summary>
     public static string? Format(ConnRecord r, string field) => field switch
     {
-        "ts" => Seconds(r.Ts),
+        "ts" => ZeekFieldFormat.FormatDouble6(ZeekFieldFormat.ZeekTime(r.Ts)),
         "uid" => Str(r.Uid),
         "id.orig_h" => r.OrigH.ToString(),
         "id.orig_p" => r.OrigP.ToString(CultureInfo.InvariantCulture),
@@ -24,7 +24,7 @@ public static class ConnFieldText
         "id.resp_p" => r.RespP.ToString(CultureInfo.InvariantCulture),
         "proto" => r.Proto.ToZeekName(),
         "service" => Str(r.Service),
-        "duration" => r.Duration is { } d ? Seconds(d) : Unset,
+        "duration" => r.Duration is { } d ? ZeekFieldFormat.FormatDouble6(ZeekFieldFormat.ZeekDuration(r.Ts, d)) : Unset,
         "orig_bytes" => Count(r.OrigBytes),
         "resp_bytes" => Count(r.RespBytes),
         "conn_state" => Str(r.ConnState),
