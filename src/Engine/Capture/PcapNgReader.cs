@@ -169,8 +169,8 @@ public sealed class PcapNgReader : CaptureReader
         if (body.Length < 8)
             ThrowCorrupt(offset, "interface description block too short");
         uint link = U16(body);
-        if (!IsSupported(link))
-            ThrowUnsupportedLinkType(offset, link);
+        // An interface of a link type we cannot decode is not fatal in pcapng: its packets are skipped (and
+        // counted by the decoder) while the other interfaces' packets are tracked, as Zeek does.
         uint snap = U32(body[4..]);
 
         bool pow2 = false;

@@ -86,6 +86,7 @@ internal static class LinkLayerDecoder
                     return Ieee80211(data, itLen, ref summary, weirds, ref ipOffset);
                 }
             default:
+                weirds.Add("unknown_link_type"); // e.g. a pcapng interface of a type we do not decode
                 return DecodeStatus.NotIp;
         }
     }
@@ -148,7 +149,7 @@ internal static class LinkLayerDecoder
                         if (len <= 4) { weirds.Add("truncated_VLAN_header"); return DecodeStatus.Dropped; }
                         ushort id = (ushort)(BinaryPrimitives.ReadUInt16BigEndian(data.Slice(start)) & 0x0FFF);
                         // As Zeek: the outer id until one is set, then the inner one (a later tag overwrites it).
-                        if (summary.Vlan != 0) summary.InnerVlan = id; else summary.Vlan = id;
+                        if (summary.Vlan != 0) { summary.InnerVlan = id; summary.HasInnerVlan = true; } else { summary.Vlan = id; summary.HasVlan = true; }
                         type = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(start + 2));
                         start += 4;
                         if (type <= 1500)

@@ -70,6 +70,9 @@ public struct PacketSummary
     /// <summary>Outer and inner 802.1Q VLAN ids (0 when absent), for a VLAN-aware connection key.</summary>
     public ushort Vlan;
     public ushort InnerVlan;
+    /// <summary>Whether a tag gave <see cref="Vlan"/> / <see cref="InnerVlan"/> (a tag may carry id 0).</summary>
+    public bool HasVlan;
+    public bool HasInnerVlan;
 
     public readonly bool IsTcp => Protocol == 6;
     public readonly bool IsUdp => Protocol == 17;

@@ -88,8 +88,10 @@ public sealed class ConnTracker
         }
 
         bool vlanKey = Options.VlanAwareConnKey;
+        // A VLAN-aware key tells "no tag" from "tag with id 0": ids are stored plus one.
         var key = FlowKey.Create(p.Src, srcPort, p.Dst, dstPort, p.Protocol, canonical,
-                                 vlanKey ? p.Vlan : (ushort)0, vlanKey ? p.InnerVlan : (ushort)0);
+                                 vlanKey && p.HasVlan ? (ushort)(p.Vlan + 1) : (ushort)0,
+                                 vlanKey && p.HasInnerVlan ? (ushort)(p.InnerVlan + 1) : (ushort)0);
 
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_table, key, out bool exists);
         Connection conn;
@@ -135,7 +137,7 @@ public sealed class ConnTracker
         var conn = new Connection(this, key, kind, p.Protocol, p.Timestamp)
         {
             OrigAddr = p.Src, OrigPort = srcPort, RespAddr = p.Dst, RespPort = dstPort,
-            Vlan = p.Vlan, InnerVlan = p.InnerVlan,
+            Vlan = p.HasVlan ? p.Vlan : null, InnerVlan = p.HasInnerVlan ? p.InnerVlan : null,
         };
 
         bool flip = false;
@@ -417,11 +419,8 @@ public sealed class ConnTracker
             RespIpBytes = conn.RespIpBytes,
             IpProto = conn.Protocol,
         };
-        if (Options.VlanAwareConnKey)
-        {
-            rec.Vlan = conn.Vlan;
-            rec.InnerVlan = conn.InnerVlan;
-        }
+        rec.Vlan = conn.Vlan;
+        rec.InnerVlan = conn.InnerVlan;
 
         ulong origSize, respSize;
         switch (conn.Kind)

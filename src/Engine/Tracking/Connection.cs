@@ -27,7 +27,8 @@ internal sealed class Connection
 
     public IPAddr128 OrigAddr, RespAddr;
     public ushort OrigPort, RespPort;
-    public ushort Vlan, InnerVlan;
+    /// <summary>The VLAN ids of the first packet (Zeek's c$vlan / c$inner_vlan), null when untagged.</summary>
+    public ushort? Vlan, InnerVlan;
 
     public long StartTime;
     public long LastTime;
