@@ -8,7 +8,7 @@ namespace ConnTrack.Engine.Capture;
 /// and timestamp resolution/offset; Enhanced, Simple and (obsolete) Packet Blocks carry packets. Every other
 /// block is skipped by its length.
 /// </summary>
-public sealed class PcapNgReader : CaptureReader
+public sealed class PcapNgReader : FileCaptureReader
 {
     internal const uint SectionHeaderType = 0x0A0D0D0A;
     private const uint ByteOrderMagic = 0x1A2B3C4D;
