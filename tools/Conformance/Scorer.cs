@@ -245,14 +245,14 @@ public sealed class Scorer
             var j = pairOf[i];
             if (j < 0)
             {
-                result.MissingRows.Add($"{label}: {string.Join(' ', fields.Select(f => row[f]))}");
+                result.MissingRows.Add($"{label}: {string.Join(' ', fields.Select(f => row[f] ?? ZeekLogReader.DefaultUnsetField))}");
                 continue;
             }
             result.PairedRows++;
             var wrong = 0;
             for (var k = 0; k < fields.Count; k++)
             {
-                var want = row[fields[k]]!;
+                var want = row[fields[k]] ?? ZeekLogReader.DefaultUnsetField;
                 var got = actualText[j][k];
                 if (FieldEquals(fields[k], want, got)) continue;
                 wrong++;
@@ -261,7 +261,7 @@ public sealed class Scorer
             if (wrong == 0) result.MatchedRows++;
             if (compareService)
             {
-                var want = row["service"]!;
+                var want = row["service"] ?? ZeekLogReader.DefaultUnsetField;
                 var got = ConnFieldText.Format(actual[j], "service")!;
                 if (!FieldEquals("service", want, got))
                     result.ServiceMismatches.Add(new FieldMismatch("service", label, want, got));
@@ -325,7 +325,7 @@ public sealed class Scorer
     {
         var n = 0;
         for (var k = 0; k < fields.Count; k++)
-            if (FieldEquals(fields[k], row[fields[k]]!, actualText[k])) n++;
+            if (FieldEquals(fields[k], row[fields[k]] ?? ZeekLogReader.DefaultUnsetField, actualText[k])) n++;
         return n;
     }
 
