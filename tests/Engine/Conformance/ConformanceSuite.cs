@@ -16,7 +16,6 @@ public sealed class ConformanceSuite
 
     private static readonly Lazy<string?> Corpus = new(() => ConformanceCorpus.Locate());
     private static readonly Lazy<Scorer?> SharedScorer = new(() => Corpus.Value is { } dir ? new Scorer(dir) : null);
-    private static readonly Dictionary<string, CaseResult> Results = new(StringComparer.Ordinal);
 
     private readonly ITestOutputHelper _output;
 
@@ -46,15 +45,43 @@ public sealed class ConformanceSuite
         var scorer = SharedScorer.Value!;
         var c = scorer.FindCase(name) ?? throw new InvalidOperationException($"case {name} vanished from cases.json");
         var result = scorer.Run(c);
-        lock (Results)
-        {
-            Results[name] = result;
-            // Once every case has run, the totals.
-            if (Results.Count == scorer.Cases.Count)
-                Console.WriteLine(Scorer.TotalLine(Results.Values));
-        }
         _output.WriteLine(result.Details());
         if (result.Excluded) return; // allowed by the issue; the line above says why
         Assert.True(result.Passed, result.Details());
+    }
+
+    /// <summary>
+    /// Prints the scorer's table (one line per case and the total) and checks that the reader copes with every
+    /// expected log of the corpus: each parses, has rows, and has every compared field (or a note says which not).
+    /// </summary>
+    [ConformanceTheory]
+    [MemberData(nameof(SummaryData))]
+    public void Summary_and_every_expected_log_reads(string corpus)
+    {
+        if (corpus == CorpusMissing)
+            Assert.Fail($"CI=true and the conformance corpus is missing: set {ConformanceCorpus.EnvironmentVariable}");
+
+        var scorer = SharedScorer.Value!;
+        var results = new List<CaseResult>();
+        var unreadable = new List<string>();
+        foreach (var c in scorer.Cases)
+        {
+            var rows = Scorer.ReadExpected(scorer.CorpusDirectory, c);
+            if (rows.Count == 0) unreadable.Add($"{c.Name}: no rows in {c.Expected}");
+            var result = scorer.Run(c);
+            results.Add(result);
+            _output.WriteLine(result.SummaryLine());
+            Console.WriteLine(result.SummaryLine());
+        }
+        var total = Scorer.TotalLine(results);
+        _output.WriteLine(total);
+        Console.WriteLine(total);
+        Assert.Equal(scorer.Cases.Count, results.Count);
+        Assert.True(unreadable.Count == 0, string.Join('\n', unreadable));
+    }
+
+    public static IEnumerable<object[]> SummaryData()
+    {
+        yield return [Corpus.Value ?? CorpusMissing];
     }
 }
