@@ -17,7 +17,7 @@ public sealed class Scorer
     /// <summary>Services Zeek gives a tunnel's outer connection.</summary>
     public static readonly IReadOnlySet<string> TunnelServices = new HashSet<string> { "vxlan", "geneve", "gtpv1", "teredo", "ayiya" };
 
-    private static readonly string[] FiveTuple = ["id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto"];
+    private static readonly string[] FiveTuple = ["id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "ip_proto"];
     private const string NotProduced = "<not produced>";
 
     private List<ConformanceCase>? _cases;
