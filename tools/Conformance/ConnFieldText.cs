@@ -28,7 +28,14 @@ public static class ConnFieldText
         {
             "vlan" or "id.ctx.vlan" => r.Vlan is { } v ? v.ToString(CultureInfo.InvariantCulture) : Unset,
             "inner_vlan" or "id.ctx.inner_vlan" => r.InnerVlan is { } iv ? iv.ToString(CultureInfo.InvariantCulture) : Unset,
+            "orig_l2_addr" => Mac(r.OrigL2Addr),
+            "resp_l2_addr" => Mac(r.RespL2Addr),
+            "pppoe_session_id" => r.PppoeSessionId is { } s ? s.ToString(CultureInfo.InvariantCulture) : Unset,
+            "community_id" => CommunityId.Compute(r),
             _ => null,
         };
     }
+
+    // Zeek leaves an all-zero link-layer address unset.
+    private static string Mac(ulong? mac) => mac is { } m && m != 0 ? ZeekFieldFormat.FormatMac(m) : Unset;
 }

@@ -102,6 +102,9 @@ internal static class LinkLayerDecoder
             start += 16;
             len -= 16;
         }
+        summary.DstMac = ReadMac(data.Slice(start));
+        summary.SrcMac = ReadMac(data.Slice(start + 6));
+        summary.HasMacs = true;
         int type = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(start + 12));
         if (type >= 1536)
             return EtherType(type, data, start + 14, ref summary, weirds, ref ipOffset);
@@ -169,6 +172,8 @@ internal static class LinkLayerDecoder
                 case EtherTypePppoeSession:
                     {
                         if (len <= 8) { weirds.Add("truncated_pppoe_header"); return DecodeStatus.Dropped; }
+                        summary.PppoeSessionId = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(start + 2));
+                        summary.HasPppoe = true;
                         return Ppp(BinaryPrimitives.ReadUInt16BigEndian(data.Slice(start + 6)), start + 8, ref ipOffset);
                     }
                 default:
@@ -176,6 +181,9 @@ internal static class LinkLayerDecoder
             }
         }
     }
+
+    private static ulong ReadMac(ReadOnlySpan<byte> six) =>
+        ((ulong)BinaryPrimitives.ReadUInt16BigEndian(six) << 32) | BinaryPrimitives.ReadUInt32BigEndian(six.Slice(2));
 
     private static DecodeStatus Ppp(int protocol, int start, ref int ipOffset)
     {

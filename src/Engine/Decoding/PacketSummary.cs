@@ -74,6 +74,15 @@ public struct PacketSummary
     public bool HasVlan;
     public bool HasInnerVlan;
 
+    /// <summary>Ethernet source and destination MAC addresses (48 bits), when <see cref="HasMacs"/> (Zeek's l2_src/l2_dst).</summary>
+    public ulong SrcMac;
+    public ulong DstMac;
+    public bool HasMacs;
+
+    /// <summary>The PPPoE session id, when <see cref="HasPppoe"/>.</summary>
+    public ushort PppoeSessionId;
+    public bool HasPppoe;
+
     public readonly bool IsTcp => Protocol == 6;
     public readonly bool IsUdp => Protocol == 17;
     public readonly bool IsIcmp => Protocol == 1 || Protocol == 58;

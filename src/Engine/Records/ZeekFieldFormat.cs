@@ -308,4 +308,17 @@ public static class ZeekFieldFormat
 
     private static string FormatIPv4(uint v) =>
         string.Create(CultureInfo.InvariantCulture, $"{v >> 24}.{(v >> 16) & 0xFF}.{(v >> 8) & 0xFF}.{v & 0xFF}");
+
+    /// <summary>A 48-bit MAC address as Zeek's fmt_mac writes it: six lower-case hex pairs joined by ':'.</summary>
+    public static string FormatMac(ulong mac) => string.Create(17, mac, static (span, m) =>
+    {
+        const string hex = "0123456789abcdef";
+        for (int i = 0; i < 6; i++)
+        {
+            byte b = (byte)(m >> (40 - 8 * i));
+            span[i * 3] = hex[b >> 4];
+            span[i * 3 + 1] = hex[b & 0xF];
+            if (i < 5) span[i * 3 + 2] = ':';
+        }
+    });
 }

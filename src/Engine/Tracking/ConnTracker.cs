@@ -138,6 +138,8 @@ public sealed class ConnTracker
         {
             OrigAddr = p.Src, OrigPort = srcPort, RespAddr = p.Dst, RespPort = dstPort,
             Vlan = p.HasVlan ? p.Vlan : null, InnerVlan = p.HasInnerVlan ? p.InnerVlan : null,
+            OrigL2 = p.SrcMac, RespL2 = p.DstMac, HasL2 = p.HasMacs,
+            PppoeSessionId = p.HasPppoe ? p.PppoeSessionId : null,
         };
 
         bool flip = false;
@@ -421,6 +423,12 @@ public sealed class ConnTracker
         };
         rec.Vlan = conn.Vlan;
         rec.InnerVlan = conn.InnerVlan;
+        rec.PppoeSessionId = conn.PppoeSessionId;
+        if (conn.HasL2)
+        {
+            rec.OrigL2Addr = conn.OrigL2;
+            rec.RespL2Addr = conn.RespL2;
+        }
 
         ulong origSize, respSize;
         switch (conn.Kind)
