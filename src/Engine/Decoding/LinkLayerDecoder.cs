@@ -223,6 +223,16 @@ internal static class LinkLayerDecoder
         if (((fc >> 4) & 0x04) != 0) return DecodeStatus.NotIp;   // data subtype without a body
         if ((flags & 0x03) == 0x03) hdr += 6;                      // address 4 (To DS and From DS)
         if (hdr >= len) { weirds.Add("truncated_802_11_header"); return DecodeStatus.Dropped; }
+        // Source and destination stations by the DS bits (address 1/2/3/4 change meaning).
+        var frame = data.Slice(start);
+        switch (flags & 0x03)
+        {
+            case 0: summary.DstMac = ReadMac(frame.Slice(4)); summary.SrcMac = ReadMac(frame.Slice(10)); break;
+            case 1: summary.SrcMac = ReadMac(frame.Slice(10)); summary.DstMac = ReadMac(frame.Slice(16)); break;
+            case 2: summary.DstMac = ReadMac(frame.Slice(4)); summary.SrcMac = ReadMac(frame.Slice(16)); break;
+            default: summary.DstMac = ReadMac(frame.Slice(16)); summary.SrcMac = ReadMac(frame.Slice(24)); break;
+        }
+        summary.HasMacs = true;
         bool amsdu = false;
         if (((fc >> 4) & 0x08) != 0)
         {
