@@ -105,6 +105,12 @@ public sealed class Scorer
                 continue;
             }
             if (f == "service") { compareService = true; continue; }
+            // Columns that only protocol analyzers (DPD) fill are part of the service exclusion.
+            if (f is "failed_service" or "speculative_service")
+            {
+                result.Notes.Add($"{f} needs protocol analyzers (service detection): not compared");
+                continue;
+            }
             result.ComparedFields.Add(f);
         }
         var fields = result.ComparedFields;
