@@ -318,14 +318,15 @@ public sealed class Scorer
     /// <summary>"conformance: N passed, M failed, K excluded".</summary>
     public static string TotalLine(IEnumerable<CaseResult> results)
     {
-        int passed = 0, failed = 0, excludedCount = 0;
+        int passed = 0, failed = 0, known = 0, excludedCount = 0;
         foreach (var r in results)
         {
             if (r.Excluded) excludedCount++;
             else if (r.Passed) passed++;
+            else if (r.IsKnownDifference) known++;
             else failed++;
         }
-        return $"conformance: {passed} passed, {failed} failed, {excludedCount} excluded";
+        return $"conformance: {passed} passed, {known} known differences, {failed} failed, {excludedCount} excluded";
     }
 
     private static int Agreement(ZeekLogRow row, List<string> fields, string[] actualText)
