@@ -1,4 +1,4 @@
-using System.Text;
+using System.Runtime.CompilerServices;
 using ConnTrack.Engine.Net;
 using ConnTrack.Engine.Records;
 using ConnTrack.Engine.Tracking.Tcp;
@@ -38,8 +38,11 @@ internal sealed class Connection
     public long StartTime;
     public long LastTime;
 
-    // History: letters in order, plus the "seen once" bits (orig in the low 16, resp in the high 16).
-    private StringBuilder? _history;
+    // History: letters in order (ASCII; the first 16 inline, any more in a side array), plus the "seen once"
+    // bits (orig in the low 16, resp in the high 16). The string is built only for the record.
+    private InlineHistory _history;
+    private byte[]? _historyMore;
+    private int _historyLength;
     public uint HistSeen;
 
     // ConnSize analyzer.
@@ -58,9 +61,37 @@ internal sealed class Connection
     public int SessionTimerGeneration;
     public bool Removed;
 
-    public string History => _history?.ToString() ?? "";
+    /// <summary>The history letters so far ("" when none).</summary>
+    public string History => _historyLength == 0 ? "" : string.Create(_historyLength, this, static (chars, c) => c.CopyHistory(chars));
 
-    public void AddHistory(char code) => (_history ??= new StringBuilder(12)).Append(code);
+    public int HistoryLength => _historyLength;
+
+    private void CopyHistory(Span<char> into)
+    {
+        int inline = Math.Min(_historyLength, InlineHistory.Capacity);
+        for (int i = 0; i < inline; i++)
+            into[i] = (char)_history[i];
+        for (int i = inline; i < _historyLength; i++)
+            into[i] = (char)_historyMore![i - InlineHistory.Capacity];
+    }
+
+    public void AddHistory(char code)
+    {
+        int n = _historyLength;
+        if (n < InlineHistory.Capacity)
+            _history[n] = (byte)code;
+        else
+            AddHistoryBeyondInline(n - InlineHistory.Capacity, code);
+        _historyLength = n + 1;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void AddHistoryBeyondInline(int index, char code)
+    {
+        if (_historyMore is null || index == _historyMore.Length)
+            Array.Resize(ref _historyMore, Math.Max(16, index * 2));
+        _historyMore[index] = (byte)code;
+    }
 
     /// <summary>Zeek's Connection::CheckHistory: adds the letter the first time; returns true if it was already seen.</summary>
     public bool CheckHistory(uint mask, char code)
@@ -113,8 +144,17 @@ internal sealed class Connection
         var old = History;
         SwapSides();
         HistSeen = (HistSeen << 16) | (HistSeen >> 16);
-        _history = new StringBuilder(old.Length + 12).Append('^');
+        _historyLength = 0;
+        AddHistory('^');
         foreach (var c in old)
-            _history.Append(char.IsUpper(c) ? char.ToLowerInvariant(c) : char.ToUpperInvariant(c));
+            AddHistory(char.IsUpper(c) ? char.ToLowerInvariant(c) : char.ToUpperInvariant(c));
     }
+}
+
+/// <summary>The first history letters of a connection, kept inside the connection object (letters are ASCII).</summary>
+[InlineArray(Capacity)]
+internal struct InlineHistory
+{
+    public const int Capacity = 16;
+    private byte _first;
 }
