@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using ConnTrack.Engine.Capture;
 using ConnTrack.Engine.Config;
 using ConnTrack.Engine.Decoding;
@@ -61,17 +62,65 @@ public sealed class ConnTraceRunner : IConnSink, IDisposable
         CurrentReader = reader;
         try
         {
-            while (reader.TryReadNext(out var frame))
+            while (true)
             {
-                ProcessFrame(frame);
-                while (_finished.Count > 0)
-                    yield return Hand(_finished.Dequeue());
+                int count = FillBatch(reader, out bool atEnd, out var failure);
+                // Prefetch the whole batch's connections first, so their cache misses overlap.
+                for (int i = 0; i < count; i++)
+                    _tracker.Prefetch(_batch[i]);
+                for (int i = 0; i < count; i++)
+                {
+                    _tracker.Process(_batch[i]);
+                    while (_finished.Count > 0)
+                        yield return Hand(_finished.Dequeue());
+                }
+                failure?.Throw();   // a damaged file fails after every packet before the damage
+                if (atEnd)
+                    break;
             }
         }
         finally
         {
             CurrentReader = null;
         }
+    }
+
+    /// <summary>Packets decoded ahead of tracking (the prefetch window).</summary>
+    private const int BatchSize = 16;
+    private readonly PacketSummary[] _batch = new PacketSummary[BatchSize];
+
+    /// <summary>
+    /// Reads and decodes up to <see cref="BatchSize"/> trackable packets into <see cref="_batch"/>. Decoding does
+    /// not depend on the tracker, so doing it a few packets ahead changes nothing but the order of the work.
+    /// A read failure is handed back (to be thrown once the packets before it are tracked).
+    /// </summary>
+    private int FillBatch(CaptureReader reader, out bool atEnd, out ExceptionDispatchInfo? failure)
+    {
+        int count = 0;
+        atEnd = false;
+        failure = null;
+        try
+        {
+            while (count < BatchSize)
+            {
+                if (!reader.TryReadNext(out var frame))
+                {
+                    atEnd = true;
+                    break;
+                }
+                PacketsRead++;
+                if (_filter is not null && !_filter.Matches(frame))
+                    continue;
+                if (_decoder.Decode(frame, out _batch[count]) == DecodeStatus.Ok)
+                    count++;
+            }
+        }
+        catch (CaptureFormatException e)
+        {
+            failure = ExceptionDispatchInfo.Capture(e);
+            atEnd = true;
+        }
+        return count;
     }
 
     /// <summary>Feeds one frame (live capture or a caller's own source).</summary>

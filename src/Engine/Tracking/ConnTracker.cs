@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using ConnTrack.Engine.Config;
 using ConnTrack.Engine.Decoding;
 using ConnTrack.Engine.Net;
@@ -60,14 +62,15 @@ public sealed class ConnTracker
     /// <summary>New connections not tracked because the table was full (MaxConnections).</summary>
     public long DroppedForCapacity { get; private set; }
 
-    /// <summary>Tracks one packet, after expiring the timers due at its time.</summary>
-    public void Process(in PacketSummary p)
+    /// <summary>
+    /// The table key of a packet, with its transport kind and the ports as the key uses them (ICMP: type and
+    /// counterpart type; other protocols: none).
+    /// </summary>
+    private FlowKey KeyOf(in PacketSummary p, out TransportProto kind, out ushort srcPort, out ushort dstPort)
     {
-        AdvanceTime(p.Timestamp);
-
-        ushort srcPort = p.SrcPort, dstPort = p.DstPort;
+        srcPort = p.SrcPort;
+        dstPort = p.DstPort;
         bool canonical = true;
-        TransportProto kind;
         switch (p.Protocol)
         {
             case 6: kind = TransportProto.Tcp; break;
@@ -90,9 +93,43 @@ public sealed class ConnTracker
 
         bool vlanKey = Options.VlanAwareConnKey;
         // A VLAN-aware key tells "no tag" from "tag with id 0": ids are stored plus one.
-        var key = FlowKey.Create(p.Src, srcPort, p.Dst, dstPort, p.Protocol, canonical,
-                                 vlanKey && p.HasVlan ? (ushort)(p.Vlan + 1) : (ushort)0,
-                                 vlanKey && p.HasInnerVlan ? (ushort)(p.InnerVlan + 1) : (ushort)0);
+        return FlowKey.Create(p.Src, srcPort, p.Dst, dstPort, p.Protocol, canonical,
+                              vlanKey && p.HasVlan ? (ushort)(p.Vlan + 1) : (ushort)0,
+                              vlanKey && p.HasInnerVlan ? (ushort)(p.InnerVlan + 1) : (ushort)0);
+    }
+
+    /// <summary>
+    /// A hint that <paramref name="p"/> will be processed soon: looks its connection up and asks the CPU to
+    /// bring the connection's state (the connection and the TCP objects allocated with it) into the cache.
+    /// Changes nothing; a stale answer (the connection ends before the packet is processed) costs nothing.
+    /// Called for a batch of packets ahead of <see cref="Process"/>, so the cache misses of several lookups
+    /// overlap instead of stalling one packet at a time.
+    /// </summary>
+    public void Prefetch(in PacketSummary p)
+    {
+        var key = KeyOf(p, out _, out _, out _);
+        if (_table.TryGetValue(key, out var conn))
+            PrefetchObject(conn);
+    }
+
+    private static unsafe void PrefetchObject(Connection conn)
+    {
+        if (!Sse.IsSupported)
+            return;
+        // The connection, its TcpSession and the two endpoints are allocated one after another.
+        byte* at = (byte*)Unsafe.As<Connection, nint>(ref conn);
+        for (int line = 0; line < PrefetchLines; line++)
+            Sse.Prefetch0(at + line * 64);
+    }
+
+    private const int PrefetchLines = 12;
+
+    /// <summary>Tracks one packet, after expiring the timers due at its time.</summary>
+    public void Process(in PacketSummary p)
+    {
+        AdvanceTime(p.Timestamp);
+
+        var key = KeyOf(p, out var kind, out ushort srcPort, out ushort dstPort);
 
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_table, key, out bool exists);
         Connection conn;
