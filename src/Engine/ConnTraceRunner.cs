@@ -67,10 +67,11 @@ public sealed class ConnTraceRunner : IConnSink, IDisposable
                 int count = FillBatch(reader, out bool atEnd, out var failure);
                 // Prefetch the whole batch's connections first, so their cache misses overlap.
                 for (int i = 0; i < count; i++)
-                    _tracker.Prefetch(_batch[i]);
+                    _hints[i] = _tracker.PrefetchConnection(_batch[i]);
                 for (int i = 0; i < count; i++)
                 {
-                    _tracker.Process(_batch[i]);
+                    _tracker.Process(_batch[i], _hints[i]);
+                    _hints[i] = null;
                     while (_finished.Count > 0)
                         yield return Hand(_finished.Dequeue());
                 }
@@ -88,6 +89,7 @@ public sealed class ConnTraceRunner : IConnSink, IDisposable
     /// <summary>Packets decoded ahead of tracking (the prefetch window).</summary>
     private const int BatchSize = 16;
     private readonly PacketSummary[] _batch = new PacketSummary[BatchSize];
+    private readonly Connection?[] _hints = new Connection?[BatchSize];
 
     /// <summary>
     /// Reads and decodes up to <see cref="BatchSize"/> trackable packets into <see cref="_batch"/>. Decoding does

@@ -105,11 +105,16 @@ public sealed class ConnTracker
     /// Called for a batch of packets ahead of <see cref="Process"/>, so the cache misses of several lookups
     /// overlap instead of stalling one packet at a time.
     /// </summary>
-    public void Prefetch(in PacketSummary p)
+    public void Prefetch(in PacketSummary p) => PrefetchConnection(p);
+
+    /// <summary><see cref="Prefetch"/>, handing back the connection found (a hint for <see cref="Process(in PacketSummary, Connection?)"/>).</summary>
+    internal Connection? PrefetchConnection(in PacketSummary p)
     {
         var key = KeyOf(p, out _, out _, out _);
-        if (_table.TryGetValue(key, out var conn))
-            PrefetchObject(conn);
+        if (!_table.TryGetValue(key, out var conn))
+            return null;
+        PrefetchObject(conn);
+        return conn;
     }
 
     private static unsafe void PrefetchObject(Connection conn)
@@ -125,12 +130,39 @@ public sealed class ConnTracker
     private const int PrefetchLines = 12;
 
     /// <summary>Tracks one packet, after expiring the timers due at its time.</summary>
-    public void Process(in PacketSummary p)
+    public void Process(in PacketSummary p) => Process(p, null);
+
+    /// <summary>
+    /// Tracks one packet. <paramref name="hint"/> is what <see cref="PrefetchConnection"/> found for it earlier (or
+    /// null): a connection still in the table (not removed since) under the packet's key saves the second lookup.
+    /// </summary>
+    internal void Process(in PacketSummary p, Connection? hint)
     {
         AdvanceTime(p.Timestamp);
 
         var key = KeyOf(p, out var kind, out ushort srcPort, out ushort dstPort);
 
+        // Every way out of the table marks the connection Removed, so one not removed is still the table's
+        // entry for its key.
+        if (hint is not null && !hint.Removed && hint.Key.Equals(key))
+        {
+            var conn = hint;
+            if (conn.Tcp is { } tcp && tcp.IsReuse(p, p.Timestamp, _linger))
+            {
+                conn.Removed = true;
+                var next = NewConnection(p, key, kind, srcPort, dstPort);
+                _table[key] = next;
+                Emit(conn);
+                conn = next;
+            }
+            Deliver(conn, p, kind, srcPort);
+        }
+        else
+            ProcessLookingUp(p, key, kind, srcPort, dstPort);
+    }
+
+    private void ProcessLookingUp(in PacketSummary p, in FlowKey key, TransportProto kind, ushort srcPort, ushort dstPort)
+    {
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_table, key, out bool exists);
         Connection conn;
         if (!exists)
@@ -156,7 +188,11 @@ public sealed class ConnTracker
                 conn = next;
             }
         }
+        Deliver(conn, p, kind, srcPort);
+    }
 
+    private void Deliver(Connection conn, in PacketSummary p, TransportProto kind, ushort srcPort)
+    {
         bool isOrig = p.Src == conn.OrigAddr && srcPort == conn.OrigPort;
         switch (kind)
         {
