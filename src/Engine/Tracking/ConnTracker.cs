@@ -210,11 +210,11 @@ public sealed class ConnTracker
     {
         var conn = new Connection(this, key, kind, p.Protocol, p.Timestamp)
         {
-            OrigAddr = p.Src, OrigPort = srcPort, RespAddr = p.Dst, RespPort = dstPort,
             Vlan = p.HasVlan ? p.Vlan : null, InnerVlan = p.HasInnerVlan ? p.InnerVlan : null,
             OrigL2 = p.SrcMac, RespL2 = p.DstMac, HasL2 = p.HasMacs,
             PppoeSessionId = p.HasPppoe ? p.PppoeSessionId : null,
         };
+        conn.SetOriginator(p.Src, srcPort);
 
         bool flip = false;
         switch (kind)

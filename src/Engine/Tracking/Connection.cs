@@ -25,8 +25,15 @@ internal sealed class Connection
     public readonly TransportProto Kind;
     public readonly byte Protocol;
 
-    public IPAddr128 OrigAddr, RespAddr;
-    public ushort OrigPort, RespPort;
+    // The originator is one of the key's two endpoints (A unless _origIsB), so the addresses are not stored twice.
+    private bool _origIsB;
+    public IPAddr128 OrigAddr => _origIsB ? Key.AddrB : Key.AddrA;
+    public IPAddr128 RespAddr => _origIsB ? Key.AddrA : Key.AddrB;
+    public ushort OrigPort => _origIsB ? Key.PortB : Key.PortA;
+    public ushort RespPort => _origIsB ? Key.PortA : Key.PortB;
+
+    /// <summary>Makes the key endpoint (<paramref name="addr"/>, <paramref name="port"/>) the originator.</summary>
+    public void SetOriginator(in IPAddr128 addr, ushort port) => _origIsB = !(addr == Key.AddrA && port == Key.PortA);
     /// <summary>The VLAN ids of the first packet (Zeek's c$vlan / c$inner_vlan), null when untagged.</summary>
     public ushort? Vlan, InnerVlan;
 
@@ -118,8 +125,7 @@ internal sealed class Connection
 
     private void SwapSides()
     {
-        (OrigAddr, RespAddr) = (RespAddr, OrigAddr);
-        (OrigPort, RespPort) = (RespPort, OrigPort);
+        _origIsB = !_origIsB;
         (OrigL2, RespL2) = (RespL2, OrigL2);
         (OrigPkts, RespPkts) = (RespPkts, OrigPkts);
         (OrigIpBytes, RespIpBytes) = (RespIpBytes, OrigIpBytes);
