@@ -125,6 +125,24 @@ public class HistoryTests
         Assert.Equal(0UL, r.OrigBytes);
     }
 
+    [Fact]
+    public void RepeatedSynAckAddsALetterOnlyWhenTheRelativeSequenceNumberDiffers()
+    {
+        // A SYN normally re-bases its sender's sequence space (relative seq 0 again), so a SYN-ACK with a new
+        // ISN repeats nothing. After a RST the space is kept: there a SYN-ACK at another seq adds a second 'h'.
+        var rebased = Single(new TcpScript().Handshake()
+            .S(300, SynAck, S0 + 5000, C0 + 1).ToArray());
+        Assert.Equal("ShA", rebased.History);
+
+        var afterRst = Single(new TcpScript().Handshake()
+            .S(300, Rst, S0 + 1, 0)
+            .S(310, SynAck, S0, C0 + 1)          // relative seq 0, as the first SYN-ACK: no letter
+            .S(320, SynAck, S0 + 5000, C0 + 1)   // relative seq 5000: a second h
+            .ToArray());
+        Assert.Equal("ShArh", afterRst.History);
+        Assert.Equal("RSTR", afterRst.ConnState);
+    }
+
     [Theory]
     [InlineData(1, "ShADT")]
     [InlineData(9, "ShADT")]
@@ -436,6 +454,27 @@ public class HistoryTests
         Assert.Equal(2UL, r.OrigPkts);
         Assert.Equal(1UL, r.RespPkts);
         Assert.Equal("S1", r.ConnState);
+    }
+
+    [Theory]
+    // Zeek's TCPAnalyzer::WantConnection for a first packet that is not a plain SYN.
+    [InlineData(80, 40000, "PshAck", true)]    // server port to a client port: flip
+    [InlineData(40000, 80, "PshAck", false)]
+    [InlineData(25, 80, "PshAck", true)]       // both plausible: flip when the source port is the lower
+    [InlineData(80, 25, "PshAck", false)]
+    [InlineData(25, 80, "SynAck", false)]      // ...but never for a SYN-ACK (stealth scans)
+    [InlineData(80, 40000, "Syn", false)]      // a plain SYN is believed
+    [InlineData(40000, 50000, "PshAck", false)]
+    public void TcpFirstPacketFlipHeuristic(int srcPort, int dstPort, string flagName, bool flips)
+    {
+        var flags = flagName switch { "Syn" => Syn, "SynAck" => SynAck, _ => PshAck };
+        var r = Single(Tcp(0, "10.0.0.1", (ushort)srcPort, "10.0.0.2", (ushort)dstPort, flags, 1000, 2000,
+                           len: flags == PshAck ? 10 : 0));
+        Assert.Equal(flips, r.History!.StartsWith('^'));
+        Assert.Equal(flips ? (ushort)dstPort : (ushort)srcPort, r.OrigP);
+        Assert.Equal(flips ? IPAddr128.Parse("10.0.0.2") : IPAddr128.Parse("10.0.0.1"), r.OrigH);
+        Assert.Equal(flips ? 0UL : 1UL, r.OrigPkts);
+        Assert.Equal(flips ? 1UL : 0UL, r.RespPkts);
     }
 
     [Fact]
