@@ -67,7 +67,8 @@ public static class ConnTrackConfigWriter
         w.Key("private_address_space_is_local", Bool(privateIsLocal),
             "Count Zeek's Site::private_address_space (RFC 1918, ULA, link-local, ...) as local.\nDefault: true, but false when local_nets is given (set it to true to keep both).");
         w.List("local_nets", rest.Select(n => n.ToString()).ToArray(),
-            "Local networks in CIDR form; when given, replaces the default list (the private address space).");
+            "Your local networks in CIDR form. Given while private_address_space_is_local is left out, they replace\n" +
+            "the default list; with private_address_space_is_local: true they come after the private space.");
         if (withComments)
             w.List("local_nets_add", Array.Empty<string>(), "Networks added on top of the above.");
 
