@@ -45,7 +45,7 @@ public sealed class LiveCaptureException : Exception
         "macOS ships it) or, on Windows, Npcap from https://npcap.com.";
 
     internal const string PermissionHint =
-        "Live capture needs privileges: run as root (sudo), or grant the capability to the host process " +
+        "Live capture needs privileges: run as root (sudo), or give the host process CAP_NET_RAW and CAP_NET_ADMIN " +
         "(setcap cap_net_raw,cap_net_admin=eip <path to pwsh or dotnet>); on Windows, run elevated or install Npcap " +
         "without the admin-only option.";
 
