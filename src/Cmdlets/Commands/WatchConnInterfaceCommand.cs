@@ -49,6 +49,13 @@ public sealed class WatchConnInterfaceCommand : PSCmdlet, IDisposable
     [ValidateRange(64, 262144)]
     public int SnapLength { get; set; } = 262_144;
 
+    /// <summary>
+    /// Count packets whose TCP/UDP checksum is wrong (Zeek's -C). Needed for traffic the capturing host sends itself
+    /// when the NIC computes checksums (offloading), and always on the loopback device.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter IgnoreChecksums { get; set; }
+
     /// <summary>Engine options (timeouts, local networks, likely server ports...); Zeek's defaults when omitted.</summary>
     [Parameter]
     public ConnTrackOptions? Config { get; set; }
@@ -62,6 +69,8 @@ public sealed class WatchConnInterfaceCommand : PSCmdlet, IDisposable
         }
 
         var options = Config?.Clone() ?? new ConnTrackOptions();
+        if (IgnoreChecksums.IsPresent)
+            options.IgnoreChecksums = true;
         _runner = new ConnTraceRunner(options);
         var capture = new LiveCaptureOptions(Interface)
         {
@@ -100,8 +109,23 @@ public sealed class WatchConnInterfaceCommand : PSCmdlet, IDisposable
         {
             ThrowTerminatingError(LiveErrors.ToErrorRecord(ex, Interface));
         }
+        WarnIfChecksumsOffloaded();
         WriteVerbose($"Capture on '{Interface}' ended: {_source.PacketsCaptured} packets captured, {_source.PacketsDropped} dropped " +
             $"(queue full), {_runner.ConnectionsFinished} connections.");
+    }
+
+    /// <summary>As Zeek's find-checksum-offloading: many bad checksums mean offloading, not a broken network.</summary>
+    private void WarnIfChecksumsOffloaded()
+    {
+        if (_runner is null || _runner.Options.IgnoreChecksums || _runner.PacketsRead == 0)
+            return;
+        long bad = _runner.Weirds["bad_TCP_checksum"] + _runner.Weirds["bad_UDP_checksum"];
+        if (bad * 20 >= _runner.PacketsRead && bad > 0)
+        {
+            WriteWarning($"{bad} of {_runner.PacketsRead} packets had a bad TCP/UDP checksum, most likely from checksum " +
+                "offloading on the capturing host (always so on the loopback device); their contents were not counted. " +
+                "Run with -IgnoreChecksums.");
+        }
     }
 
     /// <summary>Ctrl+C or a pipeline stop: end the capture at once.</summary>
