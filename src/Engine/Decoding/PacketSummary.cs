@@ -60,6 +60,10 @@ public struct PacketSummary
     /// <summary>The window-scale shift from a SYN's options, or -1 when the packet carries none.</summary>
     public sbyte WindowScale;
 
+    // UDP only.
+    /// <summary>The UDP header's length field (header + data as the sender gave it); Zeek counts its bytes from this.</summary>
+    public ushort UdpLength;
+
     /// <summary>Transport checksum outcome (TCP, UDP, ICMP, ICMPv6).</summary>
     public ChecksumStatus Checksum;
 
