@@ -18,7 +18,7 @@ public sealed class ReadConnTraceTests : IDisposable
     [Fact]
     public void AcceptedTcpConnectionHasZeeksFieldsAndTypes()
     {
-        var sf = Assert.Single(_s.Run("Read-ConnTrace -Path $Sample | Where-Object resp_p -eq 18080"));
+        var sf = Assert.Single(_s.Run("Read-ConnTrace -Path $Sample -IgnoreChecksums | Where-Object resp_p -eq 18080"));
         Assert.Equal("ConnTrack.Model.ConnInfo", sf.BaseObject.GetType().FullName);
         Assert.Equal(IPAddress.Loopback, sf.Properties["orig_h"].Value);
         Assert.Equal(IPAddress.Loopback, sf.Properties["resp_h"].Value);
@@ -39,24 +39,36 @@ public sealed class ReadConnTraceTests : IDisposable
         var ts = Assert.IsType<DateTime>(sf.Properties["ts"].Value);
         Assert.Equal(DateTimeKind.Utc, ts.Kind);
         var duration = Assert.IsType<double>(sf.Properties["duration"].Value);
-        Assert.Equal(0.000360, duration, 6);
+        Assert.Equal(0.000351, duration, 6);
         Assert.Matches("^C[0-9A-Za-z]{10,}$", (string)sf.Properties["uid"].Value);
     }
 
     [Fact]
     public void WhereConnStateRejFindsTheRefusedConnection()
     {
-        var rej = Assert.Single(_s.Run("Read-ConnTrace $Sample | Where-Object conn_state -eq REJ"));
+        var rej = Assert.Single(_s.Run("Read-ConnTrace $Sample -IgnoreChecksums | Where-Object conn_state -eq REJ"));
         Assert.Equal(18081, rej.Properties["resp_p"].Value);
         Assert.Equal("Sr", rej.Properties["history"].Value);
         Assert.Equal(1L, rej.Properties["orig_pkts"].Value);
         Assert.Equal(1L, rej.Properties["resp_pkts"].Value);
+        Assert.Equal(60L, rej.Properties["orig_ip_bytes"].Value);
+        Assert.Equal(40L, rej.Properties["resp_ip_bytes"].Value);
+    }
+
+    [Fact]
+    public void WithoutIgnoreChecksumsLoopbackOffloadShowsAsBadChecksumsAsInZeek()
+    {
+        // Loopback packets carry unfinished TCP/UDP checksums (offload); Zeek without -C flags them 'C'.
+        var first = _s.Run("Read-ConnTrace $Sample | Where-Object proto -eq tcp");
+        Assert.Contains(first, r => ((string?)r.Properties["history"].Value ?? "").Contains('C'));
+        var ignored = _s.Run("Read-ConnTrace $Sample -IgnoreChecksums | Where-Object proto -eq tcp");
+        Assert.DoesNotContain(ignored, r => ((string?)r.Properties["history"].Value ?? "").Contains('C'));
     }
 
     [Fact]
     public void UdpAndIcmpConnectionsAreThere()
     {
-        var all = _s.Run("Read-ConnTrace $Sample");
+        var all = _s.Run("Read-ConnTrace $Sample -IgnoreChecksums");
         Assert.Equal(6, all.Count);
         var udp = Assert.Single(all, r => (int)r.Properties["resp_p"].Value == 15353);
         Assert.Equal("udp", udp.Properties["proto"].Value);
@@ -77,7 +89,7 @@ public sealed class ReadConnTraceTests : IDisposable
     [Fact]
     public void SortDurationOrdersNumerically()
     {
-        var sorted = _s.Run("Read-ConnTrace $Sample | Where-Object { $null -ne $_.duration } | Sort-Object duration | ForEach-Object duration");
+        var sorted = _s.Run("Read-ConnTrace $Sample -IgnoreChecksums | Where-Object { $null -ne $_.duration } | Sort-Object duration | ForEach-Object duration");
         var values = sorted.Select(o => (double)o.BaseObject).ToList();
         Assert.True(values.Count >= 3);
         Assert.Equal(values.OrderBy(v => v).ToList(), values);
@@ -86,7 +98,7 @@ public sealed class ReadConnTraceTests : IDisposable
     [Fact]
     public void GetChildItemOutputBindsLiteralPathByPropertyName()
     {
-        var viaProvider = _s.Run("$ExecutionContext.InvokeProvider.Item.Get($Sample) | Read-ConnTrace");
+        var viaProvider = _s.Run("$ExecutionContext.InvokeProvider.Item.Get($Sample) | Read-ConnTrace -IgnoreChecksums");
         Assert.Equal(6, viaProvider.Count);
     }
 
@@ -95,7 +107,7 @@ public sealed class ReadConnTraceTests : IDisposable
     {
         File.Copy(ModuleSession.SamplePcap, Path.Combine(_s.TempDir, "a.pcap"));
         File.Copy(ModuleSession.SamplePcap, Path.Combine(_s.TempDir, "b.pcap"));
-        var perFile = _s.Run("Read-ConnTrace -Path ./*.pcap -PerFile");
+        var perFile = _s.Run("Read-ConnTrace -Path ./*.pcap -PerFile -IgnoreChecksums");
         Assert.Equal(12, perFile.Count);
         Assert.Equal(2, perFile.Count(r => (string)r.Properties["conn_state"].Value == "REJ"));
     }
@@ -120,7 +132,7 @@ public sealed class ReadConnTraceTests : IDisposable
     [Fact]
     public void MissingFileIsOneErrorAndTheOtherFilesGoOn()
     {
-        var output = _s.Run("Read-ConnTrace -LiteralPath ./missing.pcap, $Sample -PerFile", out var errors);
+        var output = _s.Run("Read-ConnTrace -LiteralPath ./missing.pcap, $Sample -PerFile -IgnoreChecksums", out var errors);
         var error = Assert.Single(errors);
         Assert.Equal($"CaptureFileNotFound,{Cmd}", error.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.ObjectNotFound, error.CategoryInfo.Category);
@@ -155,12 +167,14 @@ public sealed class ReadConnTraceTests : IDisposable
         var bytes = File.ReadAllBytes(ModuleSession.SamplePcap);
         var cut = Path.Combine(_s.TempDir, "cut.pcap");
         File.WriteAllBytes(cut, bytes[..(bytes.Length - 20)]); // ends inside the last echo reply
-        var output = _s.Run("Read-ConnTrace ./cut.pcap", out var errors);
+        var output = _s.Run("Read-ConnTrace ./cut.pcap -IgnoreChecksums", out var errors);
         var error = Assert.Single(errors);
         Assert.Equal($"CaptureFileTruncated,{Cmd}", error.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.InvalidData, error.CategoryInfo.Category);
         Assert.Equal(cut, error.TargetObject);
         Assert.Equal(6, output.Count);
+        var echo = Assert.Single(output, r => (int)r.Properties["orig_p"].Value == 8);
+        Assert.Equal(1L, echo.Properties["resp_pkts"].Value); // the second reply was cut off
         var sf = Assert.Single(output, r => (int)r.Properties["resp_p"].Value == 18080);
         Assert.Equal("ShADadfF", sf.Properties["history"].Value);
         Assert.Contains(output, r => (string)r.Properties["conn_state"].Value == "REJ");
@@ -169,7 +183,7 @@ public sealed class ReadConnTraceTests : IDisposable
     [Fact]
     public void FilterKeepsOnlyMatchingPackets()
     {
-        var udp = _s.Run("Read-ConnTrace $Sample -Filter 'udp'");
+        var udp = _s.Run("Read-ConnTrace $Sample -IgnoreChecksums -Filter 'udp'");
         Assert.Equal(2, udp.Count);
         Assert.All(udp, r => Assert.Equal("udp", r.Properties["proto"].Value));
     }
