@@ -71,7 +71,7 @@ function Invoke-PLBlock([object] $Block, [string] $Path, [System.Collections.Gen
                     # A top-level Describe gets its own TestDrive, removed when it ends.
                     $global:TestDrive = [IO.Directory]::CreateTempSubdirectory('pesterlite-').FullName
                     try { Invoke-PLBlock $plChild.Block $plChild.Block.Name $Results }
-                    finally { [IO.Directory]::Delete($global:TestDrive, $true); Remove-Variable -Name TestDrive -Scope Global -ErrorAction Ignore }
+                    finally { [IO.Directory]::Delete($global:TestDrive, $true); $global:TestDrive = $null }
                 }
                 else { Invoke-PLBlock $plChild.Block "$Path > $($plChild.Block.Name)" $Results }
                 continue
@@ -100,7 +100,7 @@ function Invoke-PLTest([object] $Block, [object] $Item, [string] $Name) {
         $plError = $null
         try {
             foreach ($plSb in $plBefore) { . $plSb }
-            if ($plItem.Case) { foreach ($plKey in $plItem.Case.Keys) { Set-Variable -Name $plKey -Value $plItem.Case[$plKey] } }
+            if ($plItem.Case) { foreach ($plKey in $plItem.Case.Keys) { $ExecutionContext.SessionState.PSVariable.Set($plKey, $plItem.Case[$plKey]) } }
             $null = . $plItem.Test
         } catch { $plError = $_ }
         foreach ($plSb in $plAfter) { try { . $plSb } catch { if (-not $plError) { $plError = $_ } } }
