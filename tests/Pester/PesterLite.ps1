@@ -44,7 +44,7 @@ function It {
     param([Parameter(Mandatory, Position = 0)][string] $Name, [Parameter(Position = 1)][scriptblock] $Test = {},
           [System.Collections.IDictionary[]] $TestCases, [switch] $Skip, [string[]] $Tag)
     $block = Get-PLCurrent
-    $cases = if ($TestCases) { $TestCases } else { @($null) }
+    $cases = if ($TestCases) { $TestCases } else { @(@{}) }
     foreach ($case in $cases) {
         $title = $Name
         if ($case) { foreach ($k in $case.Keys) { $title = $title.Replace("<$k>", "$($case[$k])") } }
