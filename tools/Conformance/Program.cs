@@ -54,9 +54,8 @@ public static class Program
         {
             var result = scorer.Run(c);
             results.Add(result);
-            Console.WriteLine(result.SummaryLine());
-            if (verbose && !result.Passed) Console.Write(result.Details());
-            else if (verbose && (result.ServiceMismatches.Count > 0 || result.ExtraRows.Count > 0 || result.Notes.Count > 0)) Console.Write(result.Details());
+            // --verbose: the row diffs (missing, extra, wrong fields, exclusions) under the line.
+            Console.Write(verbose ? result.Details() : result.SummaryLine() + Environment.NewLine);
         }
         Console.WriteLine(Scorer.TotalLine(results));
         return 0;

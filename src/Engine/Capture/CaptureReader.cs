@@ -18,51 +18,14 @@ public abstract class CaptureReader : IDisposable
     /// </summary>
     public const int MaxSnapLength = 262144;
 
-    private readonly Stream? _fileStream;
-    private readonly long _fileStart;
-    private readonly bool _compressed;
-
-    private protected CaptureReader(CaptureInput input, CaptureSource source)
-    {
-        Input = input;
-        FilePath = source.Path;
-        _fileStream = source.FileStream;
-        _fileStart = source.FileStart;
-        _compressed = source.Compressed;
-        FileLength = source.FileLength;
-    }
-
-    private protected CaptureInput Input { get; }
-
     /// <summary>The file being read, as given to <see cref="Open(string)"/>.</summary>
     public string FilePath { get; protected init; } = "";
 
-    /// <summary>True when the file was gzip-compressed.</summary>
-    public bool IsCompressed => _compressed;
-
     /// <summary>Bytes consumed so far from the underlying file (compressed bytes for gzip), for progress.</summary>
-    public long BytesRead
-    {
-        get
-        {
-            if (!_compressed || _fileStream is null)
-                return Input.Position;
-            try
-            {
-                return _fileStream.Position - _fileStart;
-            }
-            catch (ObjectDisposedException)
-            {
-                return FileLength ?? 0;
-            }
-        }
-    }
+    public abstract long BytesRead { get; }
 
     /// <summary>The size of the underlying file in bytes, when known.</summary>
-    public long? FileLength { get; }
-
-    /// <summary>The offset (in the decompressed stream) of the next byte to read.</summary>
-    public long Position => Input.Position;
+    public abstract long? FileLength { get; }
 
     /// <summary>
     /// Hands out the next packet, valid until the next call. Returns false at a clean end of file.
@@ -186,17 +149,7 @@ public abstract class CaptureReader : IDisposable
             yield return $"{v} ({(int)v})";
     }
 
-    public void Dispose()
-    {
-        Dispose(true);
-        GC.SuppressFinalize(this);
-    }
-
-    protected virtual void Dispose(bool disposing)
-    {
-        if (disposing)
-            Input.Dispose();
-    }
+    public abstract void Dispose();
 }
 
 /// <summary>Where a capture's bytes come from, for error messages and progress.</summary>

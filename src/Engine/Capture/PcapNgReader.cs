@@ -8,7 +8,7 @@ namespace ConnTrack.Engine.Capture;
 /// and timestamp resolution/offset; Enhanced, Simple and (obsolete) Packet Blocks carry packets. Every other
 /// block is skipped by its length.
 /// </summary>
-public sealed class PcapNgReader : CaptureReader
+public sealed class PcapNgReader : FileCaptureReader
 {
     internal const uint SectionHeaderType = 0x0A0D0D0A;
     private const uint ByteOrderMagic = 0x1A2B3C4D;
@@ -47,7 +47,10 @@ public sealed class PcapNgReader : CaptureReader
     /// <summary>Interfaces described in the current section.</summary>
     public int InterfaceCount => _interfaceCount;
 
-    /// <summary>The link type of interface <paramref name="index"/> of the current section.</summary>
+    /// <summary>
+    /// The link type of interface <paramref name="index"/> of the current section (possibly a value outside
+    /// <see cref="LinkType"/>: reading a packet of such an interface throws).
+    /// </summary>
     public LinkType GetInterfaceLinkType(int index) =>
         (uint)index < (uint)_interfaceCount ? _interfaces[index].LinkType : throw new ArgumentOutOfRangeException(nameof(index));
 
@@ -155,6 +158,8 @@ public sealed class PcapNgReader : CaptureReader
         }
 
         ref readonly var iface = ref _interfaces[interfaceId];
+        if (!iface.Supported)
+            ThrowUnsupportedLinkType(offset, (uint)iface.LinkType);
         int keep = (int)Math.Min(capLength, (uint)iface.EffectiveSnapLength);
         int original = origLength > int.MaxValue ? int.MaxValue : (int)origLength;
         frame = new RawFrame(block.Slice(8 + dataStart, keep), timestamp, original, iface.LinkType, offset);
@@ -168,9 +173,9 @@ public sealed class PcapNgReader : CaptureReader
         var body = block[8..^4];
         if (body.Length < 8)
             ThrowCorrupt(offset, "interface description block too short");
+        // An interface of a link type we cannot decode is only an error once a packet uses it: capture tools
+        // write descriptions of every interface they saw (Zeek reads such files by their packets' interfaces).
         uint link = U16(body);
-        if (!IsSupported(link))
-            ThrowUnsupportedLinkType(offset, link);
         uint snap = U32(body[4..]);
 
         bool pow2 = false;
@@ -243,6 +248,7 @@ public sealed class PcapNgReader : CaptureReader
         public readonly LinkType LinkType;
         public readonly uint SnapLength;
         public readonly int EffectiveSnapLength;
+        public readonly bool Supported;
         private readonly bool _powerOfTwo;
         private readonly int _exponent;
         private readonly ulong _multiplier;   // decimal resolutions finer than or equal to 1 ns: units * multiplier
@@ -254,6 +260,7 @@ public sealed class PcapNgReader : CaptureReader
             LinkType = linkType;
             SnapLength = snapLength;
             EffectiveSnapLength = CaptureReader.EffectiveSnapLength(snapLength);
+            Supported = IsSupported((uint)linkType);
             _powerOfTwo = powerOfTwo;
             _exponent = exponent;
             _multiplier = 1;

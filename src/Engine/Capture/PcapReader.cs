@@ -7,7 +7,7 @@ namespace ConnTrack.Engine.Capture;
 /// Either byte order; microsecond (a1b2c3d4) or nanosecond (a1b23c4d) timestamps, and the old Kuznetzov
 /// "modified pcap" (a1b2cd34) whose record headers carry 8 more bytes.
 /// </summary>
-public sealed class PcapReader : CaptureReader
+public sealed class PcapReader : FileCaptureReader
 {
     internal const uint MagicMicro = 0xa1b2c3d4;
     internal const uint MagicNano = 0xa1b23c4d;

@@ -86,6 +86,7 @@ internal static class LinkLayerDecoder
                     return Ieee80211(data, itLen, ref summary, weirds, ref ipOffset);
                 }
             default:
+                weirds.Add("unknown_link_type"); // e.g. a pcapng interface of a type we do not decode
                 return DecodeStatus.NotIp;
         }
     }
@@ -101,6 +102,9 @@ internal static class LinkLayerDecoder
             start += 16;
             len -= 16;
         }
+        summary.DstMac = ReadMac(data.Slice(start));
+        summary.SrcMac = ReadMac(data.Slice(start + 6));
+        summary.HasMacs = true;
         int type = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(start + 12));
         if (type >= 1536)
             return EtherType(type, data, start + 14, ref summary, weirds, ref ipOffset);
@@ -148,7 +152,7 @@ internal static class LinkLayerDecoder
                         if (len <= 4) { weirds.Add("truncated_VLAN_header"); return DecodeStatus.Dropped; }
                         ushort id = (ushort)(BinaryPrimitives.ReadUInt16BigEndian(data.Slice(start)) & 0x0FFF);
                         // As Zeek: the outer id until one is set, then the inner one (a later tag overwrites it).
-                        if (summary.Vlan != 0) summary.InnerVlan = id; else summary.Vlan = id;
+                        if (summary.Vlan != 0) { summary.InnerVlan = id; summary.HasInnerVlan = true; } else { summary.Vlan = id; summary.HasVlan = true; }
                         type = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(start + 2));
                         start += 4;
                         if (type <= 1500)
@@ -168,6 +172,8 @@ internal static class LinkLayerDecoder
                 case EtherTypePppoeSession:
                     {
                         if (len <= 8) { weirds.Add("truncated_pppoe_header"); return DecodeStatus.Dropped; }
+                        summary.PppoeSessionId = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(start + 2));
+                        summary.HasPppoe = true;
                         return Ppp(BinaryPrimitives.ReadUInt16BigEndian(data.Slice(start + 6)), start + 8, ref ipOffset);
                     }
                 default:
@@ -175,6 +181,9 @@ internal static class LinkLayerDecoder
             }
         }
     }
+
+    private static ulong ReadMac(ReadOnlySpan<byte> six) =>
+        ((ulong)BinaryPrimitives.ReadUInt16BigEndian(six) << 32) | BinaryPrimitives.ReadUInt32BigEndian(six.Slice(2));
 
     private static DecodeStatus Ppp(int protocol, int start, ref int ipOffset)
     {
@@ -214,6 +223,16 @@ internal static class LinkLayerDecoder
         if (((fc >> 4) & 0x04) != 0) return DecodeStatus.NotIp;   // data subtype without a body
         if ((flags & 0x03) == 0x03) hdr += 6;                      // address 4 (To DS and From DS)
         if (hdr >= len) { weirds.Add("truncated_802_11_header"); return DecodeStatus.Dropped; }
+        // Source and destination stations by the DS bits (address 1/2/3/4 change meaning).
+        var frame = data.Slice(start);
+        switch (flags & 0x03)
+        {
+            case 0: summary.DstMac = ReadMac(frame.Slice(4)); summary.SrcMac = ReadMac(frame.Slice(10)); break;
+            case 1: summary.SrcMac = ReadMac(frame.Slice(10)); summary.DstMac = ReadMac(frame.Slice(16)); break;
+            case 2: summary.DstMac = ReadMac(frame.Slice(4)); summary.SrcMac = ReadMac(frame.Slice(16)); break;
+            default: summary.DstMac = ReadMac(frame.Slice(16)); summary.SrcMac = ReadMac(frame.Slice(24)); break;
+        }
+        summary.HasMacs = true;
         bool amsdu = false;
         if (((fc >> 4) & 0x08) != 0)
         {

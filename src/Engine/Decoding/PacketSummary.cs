@@ -70,6 +70,18 @@ public struct PacketSummary
     /// <summary>Outer and inner 802.1Q VLAN ids (0 when absent), for a VLAN-aware connection key.</summary>
     public ushort Vlan;
     public ushort InnerVlan;
+    /// <summary>Whether a tag gave <see cref="Vlan"/> / <see cref="InnerVlan"/> (a tag may carry id 0).</summary>
+    public bool HasVlan;
+    public bool HasInnerVlan;
+
+    /// <summary>Ethernet source and destination MAC addresses (48 bits), when <see cref="HasMacs"/> (Zeek's l2_src/l2_dst).</summary>
+    public ulong SrcMac;
+    public ulong DstMac;
+    public bool HasMacs;
+
+    /// <summary>The PPPoE session id, when <see cref="HasPppoe"/>.</summary>
+    public ushort PppoeSessionId;
+    public bool HasPppoe;
 
     public readonly bool IsTcp => Protocol == 6;
     public readonly bool IsUdp => Protocol == 17;

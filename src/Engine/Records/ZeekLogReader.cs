@@ -216,7 +216,7 @@ public sealed class ZeekLogReader : IDisposable
         Array.Fill(row, DefaultUnsetField);
         for (var i = 0; i < renamed.Length; i++)
             row[_header.IndexOf(renamed[i])] = values[i];
-        return new ZeekLogRow(_header, row, _lineNumber);
+        return new ZeekLogRow(_header, row, _lineNumber, absentIsUnset: true);
     }
 
     private static bool SameNames(string[] a, string[] b) => a.AsSpan().SequenceEqual(b);
@@ -365,12 +365,15 @@ public sealed class ZeekLogRow
 {
     private readonly string[] _values;
 
-    internal ZeekLogRow(ZeekLogHeader header, string[] values, int lineNumber)
+    internal ZeekLogRow(ZeekLogHeader header, string[] values, int lineNumber, bool absentIsUnset = false)
     {
         Header = header;
         _values = values;
         LineNumber = lineNumber;
+        _absentIsUnset = absentIsUnset;
     }
+
+    private readonly bool _absentIsUnset;
 
     public ZeekLogHeader Header { get; }
     public IReadOnlyList<string> Names => Header.Names;
@@ -379,13 +382,16 @@ public sealed class ZeekLogRow
 
     public bool Has(string name) => Header.IndexOf(name) >= 0;
 
-    /// <summary>The field's text as written ('-' for unset, '(empty)' for empty, escapes kept), or null if the column is absent.</summary>
+    /// <summary>
+    /// The field's text as written ('-' for unset, '(empty)' for empty, escapes kept), or null if the column is
+    /// absent. In a JSON log (where Zeek leaves unset fields out) an absent column reads as '-'.
+    /// </summary>
     public string? this[string name]
     {
         get
         {
             var i = Header.IndexOf(name);
-            return i < 0 ? null : _values[i];
+            return i >= 0 ? _values[i] : _absentIsUnset ? ZeekLogReader.DefaultUnsetField : null;
         }
     }
 

@@ -88,8 +88,10 @@ public sealed class ConnTracker
         }
 
         bool vlanKey = Options.VlanAwareConnKey;
+        // A VLAN-aware key tells "no tag" from "tag with id 0": ids are stored plus one.
         var key = FlowKey.Create(p.Src, srcPort, p.Dst, dstPort, p.Protocol, canonical,
-                                 vlanKey ? p.Vlan : (ushort)0, vlanKey ? p.InnerVlan : (ushort)0);
+                                 vlanKey && p.HasVlan ? (ushort)(p.Vlan + 1) : (ushort)0,
+                                 vlanKey && p.HasInnerVlan ? (ushort)(p.InnerVlan + 1) : (ushort)0);
 
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_table, key, out bool exists);
         Connection conn;
@@ -135,7 +137,9 @@ public sealed class ConnTracker
         var conn = new Connection(this, key, kind, p.Protocol, p.Timestamp)
         {
             OrigAddr = p.Src, OrigPort = srcPort, RespAddr = p.Dst, RespPort = dstPort,
-            Vlan = p.Vlan, InnerVlan = p.InnerVlan,
+            Vlan = p.HasVlan ? p.Vlan : null, InnerVlan = p.HasInnerVlan ? p.InnerVlan : null,
+            OrigL2 = p.SrcMac, RespL2 = p.DstMac, HasL2 = p.HasMacs,
+            PppoeSessionId = p.HasPppoe ? p.PppoeSessionId : null,
         };
 
         bool flip = false;
@@ -208,13 +212,13 @@ public sealed class ConnTracker
 
     private void DeliverUdp(Connection conn, in PacketSummary p, bool isOrig)
     {
-        CountPacket(conn, p, isOrig);
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
         {
             if (isOrig) conn.ScaledHistoryEntry('C', ref conn.OrigChecksumCount, ref conn.OrigChecksumThreshold);
             else conn.ScaledHistoryEntry('c', ref conn.RespChecksumCount, ref conn.RespChecksumThreshold);
             return;
         }
+        CountPacket(conn, p, isOrig);
         conn.LastTime = p.Timestamp;
         // Zeek counts UDP payload from the UDP header's own length field, not the IP length.
         int len = p.UdpLength - 8;
@@ -417,10 +421,13 @@ public sealed class ConnTracker
             RespIpBytes = conn.RespIpBytes,
             IpProto = conn.Protocol,
         };
-        if (Options.VlanAwareConnKey)
+        rec.Vlan = conn.Vlan;
+        rec.InnerVlan = conn.InnerVlan;
+        rec.PppoeSessionId = conn.PppoeSessionId;
+        if (conn.HasL2)
         {
-            rec.Vlan = conn.Vlan;
-            rec.InnerVlan = conn.InnerVlan;
+            rec.OrigL2Addr = conn.OrigL2;
+            rec.RespL2Addr = conn.RespL2;
         }
 
         ulong origSize, respSize;

@@ -27,7 +27,13 @@ internal sealed class Connection
 
     public IPAddr128 OrigAddr, RespAddr;
     public ushort OrigPort, RespPort;
-    public ushort Vlan, InnerVlan;
+    /// <summary>The VLAN ids of the first packet (Zeek's c$vlan / c$inner_vlan), null when untagged.</summary>
+    public ushort? Vlan, InnerVlan;
+
+    /// <summary>Link-layer addresses of the first packet (Zeek's orig_l2_addr/resp_l2_addr), 0 when none.</summary>
+    public ulong OrigL2, RespL2;
+    public bool HasL2;
+    public ushort? PppoeSessionId;
 
     public long StartTime;
     public long LastTime;
@@ -79,15 +85,21 @@ internal sealed class Connection
         return true;
     }
 
-    /// <summary>Swaps originator and responder and marks the history with '^' (Zeek's Connection::FlipRoles).</summary>
-    public void FlipRoles()
+    private void SwapSides()
     {
         (OrigAddr, RespAddr) = (RespAddr, OrigAddr);
         (OrigPort, RespPort) = (RespPort, OrigPort);
+        (OrigL2, RespL2) = (RespL2, OrigL2);
         (OrigPkts, RespPkts) = (RespPkts, OrigPkts);
         (OrigIpBytes, RespIpBytes) = (RespIpBytes, OrigIpBytes);
         (OrigLen, RespLen) = (RespLen, OrigLen);
         Tcp?.FlipRoles();
+    }
+
+    /// <summary>Swaps originator and responder and marks the history with '^' (Zeek's Connection::FlipRoles).</summary>
+    public void FlipRoles()
+    {
+        SwapSides();
         AddHistory('^');
     }
 
@@ -99,12 +111,7 @@ internal sealed class Connection
     public void FlipRolesRewritingHistory()
     {
         var old = History;
-        (OrigAddr, RespAddr) = (RespAddr, OrigAddr);
-        (OrigPort, RespPort) = (RespPort, OrigPort);
-        (OrigPkts, RespPkts) = (RespPkts, OrigPkts);
-        (OrigIpBytes, RespIpBytes) = (RespIpBytes, OrigIpBytes);
-        (OrigLen, RespLen) = (RespLen, OrigLen);
-        Tcp?.FlipRoles();
+        SwapSides();
         HistSeen = (HistSeen << 16) | (HistSeen >> 16);
         _history = new StringBuilder(old.Length + 12).Append('^');
         foreach (var c in old)

@@ -183,17 +183,22 @@ public class PcapNgReaderTests
     }
 
     [Fact]
-    public void UnsupportedLinkTypeInAnInterfaceIsNamed()
+    public void UnsupportedLinkTypeIsNamedAtTheFirstPacketOfThatInterface()
     {
-        var b = new PcapNgBuilder().Section(false).Interface((ushort)LinkType.Ethernet, 65535)
-            .Enhanced(0, 1, Payload(10, 1));
+        // Capture tools describe every interface; Zeek reads such a file as long as its packets are on
+        // interfaces it understands (conformance trace ldap/gap-data-missing.pcapng has unused type-274 ones).
+        var b = new PcapNgBuilder().Section(false)
+            .Interface((ushort)LinkType.Ethernet, 65535)
+            .Interface(147, 65535)                                       // LINKTYPE_USER0
+            .Enhanced(0, 1, Payload(10, 1))
+            .Enhanced(0, 2, Payload(10, 2));
         long bad = b.Position;
-        b.Interface(147, 65535);                                         // LINKTYPE_USER0
+        b.Enhanced(1, 3, Payload(10, 3));
         var (frames, error) = ReadUntilError(b.ToArray());
-        Assert.Single(frames);
+        Assert.Equal(2, frames.Count);
         Assert.Equal(CaptureProblem.UnsupportedLinkType, error.Problem);
         Assert.Equal(bad, error.Offset);
-        Assert.Contains("147", error.Message);
+        Assert.Contains("unsupported link type 147", error.Message);
     }
 
     [Fact]

@@ -116,7 +116,7 @@ public class PcapReaderTests
             using var reader = CaptureReader.Open(path);
             Assert.Equal(path, reader.FilePath);
             Assert.Equal(bytes.Length, reader.FileLength);
-            Assert.False(reader.IsCompressed);
+            Assert.False(((FileCaptureReader)reader).IsCompressed);
             Assert.True(reader.TryReadNext(out var f));
             Assert.Equal(LinkType.Raw, f.LinkType);
             Assert.Equal(24 + 16 + 40, reader.BytesRead);
