@@ -34,6 +34,7 @@ public static class Program
         }
 
         var iss = InitialSessionState.CreateDefault2();
+        StandIns.AddMissing(iss);
         iss.ImportPSModule([module]);
         using var runspace = RunspaceFactory.CreateRunspace(iss);
         runspace.Open();

@@ -15,7 +15,7 @@ internal static class EngineBridge
 #else
     public static ConnTrackOptions LoadConfig(string path) => PendingConfig.Load(path);
     public static string ConfigTemplate() => PendingConfig.Template();
-    public static bool IsConfigError(Exception e) => e is YamlDotNet.Core.YamlException or InvalidDataException;
+    public static bool IsConfigError(Exception e) => e is YamlDotNet.Core.YamlException or InvalidDataException or InvalidOperationException;
 #endif
 
     /// <summary>A BPF expression libpcap rejects, or no libpcap at all (the engine's CaptureFilterException).</summary>

@@ -2,11 +2,11 @@ using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Reflection;
 
-namespace ConnTrack.Module.Tests;
+namespace ConnTrack.PwshHost;
 
 /// <summary>
 /// Stand-ins for Microsoft.PowerShell.Utility cmdlets, which the System.Management.Automation package does not
-/// ship (pwsh does). Added only when the real command is missing. Select-Object -First stops upstream commands
+/// ship (pwsh does). Used by the launcher and by the module tests (linked into them). Added only when the real command is missing. Select-Object -First stops upstream commands
 /// exactly as the real one does: by throwing PowerShell's own StopUpstreamCommandsException (internal, so made
 /// by reflection), which ends the producers and runs their cleanup (file handles closed).
 /// </summary>
