@@ -227,3 +227,50 @@ public sealed class ReadConnTraceTests : IDisposable
         Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
     }
 }
+
+public sealed class ReadConnTraceProgressTests : IDisposable
+{
+    private readonly ModuleSession _s = new();
+    public void Dispose() => _s.Dispose();
+
+    /// <summary>A classic pcap of <paramref name="count"/> UDP packets 10.0.0.1:1000+i%50 -> 10.0.0.2:53, 1 ms apart.</summary>
+    private static byte[] UdpCapture(int count)
+    {
+        using var ms = new MemoryStream();
+        using var w = new BinaryWriter(ms);
+        w.Write(0xa1b2c3d4u); w.Write((ushort)2); w.Write((ushort)4); w.Write(0); w.Write(0u); w.Write(65535u); w.Write(1u);
+        for (int i = 0; i < count; i++)
+        {
+            var frame = new byte[14 + 20 + 8 + 4];
+            frame[12] = 0x08; // IPv4
+            var ip = frame.AsSpan(14);
+            ip[0] = 0x45; ip[3] = 32; ip[8] = 64; ip[9] = 17;
+            ip[12] = 10; ip[15] = 1; ip[16] = 10; ip[19] = 2;
+            ushort sum = 0; uint acc = 0;
+            for (int k = 0; k < 20; k += 2) acc += (uint)(ip[k] << 8 | ip[k + 1]);
+            while (acc > 0xFFFF) acc = (acc & 0xFFFF) + (acc >> 16);
+            sum = (ushort)~acc; ip[10] = (byte)(sum >> 8); ip[11] = (byte)sum;
+            var udp = ip.Slice(20);
+            int sport = 1000 + i % 50;
+            udp[0] = (byte)(sport >> 8); udp[1] = (byte)sport; udp[3] = 53; udp[5] = 12; // checksum 0: none
+            w.Write(1_700_000_000u + (uint)(i / 1000)); w.Write((uint)(i % 1000 * 1000)); w.Write((uint)frame.Length); w.Write((uint)frame.Length);
+            w.Write(frame);
+        }
+        w.Flush();
+        return ms.ToArray();
+    }
+
+    [Fact]
+    public void LongReadsReportProgressWithPacketsAndConnections()
+    {
+        File.WriteAllBytes(Path.Combine(_s.TempDir, "udp.pcap"), UdpCapture(5000));
+        using var ps = PowerShell.Create(_s.Runspace);
+        ps.AddScript("Read-ConnTrace ./udp.pcap");
+        var output = ps.Invoke();
+        Assert.Equal(50, output.Count);
+        Assert.All(output, r => Assert.Equal(100L, r.Properties["orig_pkts"].Value));
+        var progress = ps.Streams.Progress.ToList();
+        Assert.Contains(progress, p => p.Activity == "Read-ConnTrace" && p.StatusDescription.Contains("packets") && p.StatusDescription.Contains("bytes"));
+        Assert.Equal(ProgressRecordType.Completed, progress[^1].RecordType);
+    }
+}

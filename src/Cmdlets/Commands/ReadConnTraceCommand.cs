@@ -26,9 +26,9 @@ public sealed class ReadConnTraceCommand : PSCmdlet, IDisposable
     private bool _literal;
     private ConnTrackOptions _options = new();
     private ConnTraceRunner? _runner;
-    private IEnumerator<ConnRecord>? _current;
+    private CaptureReader? _current;
     private readonly Stopwatch _clock = new();
-    private long _nextProgressMs = 1000;
+    private long _nextProgressMs; // first report at the first 1024-packet mark, then every 250 ms
     private bool _progressShown;
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -89,9 +89,9 @@ public sealed class ReadConnTraceCommand : PSCmdlet, IDisposable
             if (Stopping) return;
             if (PerFile)
             {
-                var runner = NewRunner();
+                using var runner = NewRunner();
                 ReadOne(runner, path);
-                Emit(runner.Finish(), path);
+                Emit(runner.Finish());
             }
             else
             {
@@ -103,12 +103,12 @@ public sealed class ReadConnTraceCommand : PSCmdlet, IDisposable
 
     protected override void EndProcessing()
     {
-        if (_runner is not null) Emit(_runner.Finish(), null);
+        if (_runner is not null) Emit(_runner.Finish());
         if (_progressShown)
             WriteProgress(new ProgressRecord(0, ProgressActivity, "Done") { RecordType = ProgressRecordType.Completed });
     }
 
-    // Ctrl+C: the read loop checks Stopping between records, and a stopped WriteObject throws, so the file is
+    // Ctrl+C: the read loop checks Stopping every 1024 packets, and a stopped WriteObject throws, so the file is
     // closed on the pipeline thread by the loop's finally (never from this thread, which may race a read).
     protected override void StopProcessing() { }
 
@@ -118,6 +118,8 @@ public sealed class ReadConnTraceCommand : PSCmdlet, IDisposable
         var current = _current;
         _current = null;
         current?.Dispose();
+        _runner?.Dispose();
+        _runner = null;
     }
 
     private ConnTraceRunner NewRunner()
@@ -133,63 +135,76 @@ public sealed class ReadConnTraceCommand : PSCmdlet, IDisposable
         }
     }
 
-    /// <summary>Reads one file into the runner; a bad file is one error and the trace goes on.</summary>
+    /// <summary>
+    /// Reads one file into the runner (as <see cref="ConnTraceRunner.ReadFile"/> does, frame by frame, so that
+    /// Ctrl+C and progress need no finished connection); a bad file is one error and the trace goes on.
+    /// </summary>
     private void ReadOne(ConnTraceRunner runner, string path)
     {
         WriteVerbose($"Reading {path}");
-        var records = runner.ReadFile(path).GetEnumerator();
-        _current = records;
+        CaptureReader reader;
         try
         {
-            while (!Stopping)
+            reader = CaptureReader.Open(path);
+        }
+        catch (Exception e) when (MapReadError(e, path) is { } error)
+        {
+            WriteError(error);
+            return;
+        }
+        _current = reader;
+        try
+        {
+            long packets = 0;
+            while (true)
             {
-                ConnRecord record;
                 try
                 {
-                    if (!records.MoveNext()) break;
-                    record = records.Current;
+                    if (!reader.TryReadNext(out var frame)) break;
+                    runner.ProcessFrame(frame);
                 }
                 catch (Exception e) when (EngineBridge.IsFilterError(e))
                 {
                     ThrowTerminatingError(FilterError(e));
-                    return;
                 }
                 catch (Exception e) when (MapReadError(e, path) is { } error)
                 {
                     WriteError(error);
                     break;
                 }
-                WriteObject(ConnInfo.FromRecord(record));
-                Progress(runner, path);
+                while (runner.TryTakeFinished(out var record))
+                    WriteObject(ConnInfo.FromRecord(record));
+                if ((++packets & 0x3FF) == 0)
+                {
+                    if (Stopping) return;
+                    Progress(reader, runner, path);
+                }
             }
         }
         finally
         {
             _current = null;
-            records.Dispose();
+            reader.Dispose();
         }
-        Progress(runner, path);
     }
 
-    private void Emit(IEnumerable<ConnRecord> records, string? path)
+    private void Emit(IEnumerable<ConnRecord> records)
     {
         foreach (var record in records)
         {
             if (Stopping) return;
             WriteObject(ConnInfo.FromRecord(record));
         }
-        _ = path;
     }
 
-    private void Progress(ConnTraceRunner runner, string path)
+    private void Progress(CaptureReader reader, ConnTraceRunner runner, string path)
     {
         var elapsed = _clock.ElapsedMilliseconds;
         if (elapsed < _nextProgressMs) return;
         _nextProgressMs = elapsed + 250;
         _progressShown = true;
-        var reader = runner.CurrentReader;
-        long bytes = reader?.BytesRead ?? 0;
-        long? length = reader?.FileLength;
+        long bytes = reader.BytesRead;
+        long? length = reader.FileLength;
         double rate = runner.PacketsRead / Math.Max(0.001, elapsed / 1000.0);
         var status = $"{System.IO.Path.GetFileName(path)}: {bytes:N0}{(length is long l ? $" of {l:N0}" : "")} bytes, " +
                      $"{runner.PacketsRead:N0} packets, {runner.ConnectionsFinished:N0} connections done, " +
