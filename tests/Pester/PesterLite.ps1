@@ -4,6 +4,7 @@
 #   - run: per block, BeforeAll in a new scope (its variables are seen by everything inside), then for each It
 #     a child scope running the BeforeEach blocks outside-in, the It body, and the AfterEach blocks inside-out;
 #     AfterAll at the end of the block; a failing BeforeAll fails every It of its block;
+#   - BeforeDiscovery runs at once, during discovery (its variables stay local to it here);
 #   - It -TestCases runs once per case with the case's keys as variables and <key> expanded in the name;
 #     It -Skip reports the test as skipped;
 #   - $TestDrive is a fresh temporary folder per top-level Describe, removed afterwards.
@@ -35,6 +36,7 @@ function Add-PLBlock([string] $Name, [scriptblock] $Fixture) {
 
 function Describe { param([Parameter(Mandatory, Position = 0)][string] $Name, [Parameter(Mandatory, Position = 1)][scriptblock] $Fixture, [string[]] $Tag) Add-PLBlock $Name $Fixture }
 function Context { param([Parameter(Mandatory, Position = 0)][string] $Name, [Parameter(Mandatory, Position = 1)][scriptblock] $Fixture, [string[]] $Tag) Add-PLBlock $Name $Fixture }
+function BeforeDiscovery { param([Parameter(Mandatory, Position = 0)][scriptblock] $Scriptblock) $null = . $Scriptblock }
 function BeforeAll { param([Parameter(Mandatory, Position = 0)][scriptblock] $Scriptblock) (Get-PLCurrent).BeforeAll.Add($Scriptblock) }
 function AfterAll { param([Parameter(Mandatory, Position = 0)][scriptblock] $Scriptblock) (Get-PLCurrent).AfterAll.Add($Scriptblock) }
 function BeforeEach { param([Parameter(Mandatory, Position = 0)][scriptblock] $Scriptblock) (Get-PLCurrent).BeforeEach.Add($Scriptblock) }
