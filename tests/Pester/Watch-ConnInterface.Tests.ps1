@@ -12,7 +12,10 @@ Describe 'Watch-ConnInterface' {
     It 'records a refused TCP connection and a UDP datagram on lo' -Skip:(-not ($IsLinux -and [Environment]::UserName -eq 'root' -and
             [IO.File]::Exists('/bin/bash') -and (Get-Command Watch-ConnInterface -ErrorAction Ignore))) {
         $traffic = 'sleep 1; (exec 3<>/dev/tcp/127.0.0.1/18091) 2>/dev/null; echo conntrack > /dev/udp/127.0.0.1/18092'
-        $bash = [System.Diagnostics.Process]::Start('/bin/bash', @('-c', $traffic))
+        $start = [System.Diagnostics.ProcessStartInfo]::new('/bin/bash')
+        $start.ArgumentList.Add('-c')
+        $start.ArgumentList.Add($traffic)
+        $bash = [System.Diagnostics.Process]::Start($start)
         try {
             $conns = @(Watch-ConnInterface -Interface lo -Filter 'port 18091 or port 18092' -Duration 00:00:03 -IgnoreChecksums)
         } finally { $bash.WaitForExit(5000) | Out-Null }
@@ -23,7 +26,9 @@ Describe 'Watch-ConnInterface' {
         $udp = @($conns | Where-Object resp_p -eq 18092)
         $udp | Should -HaveCount 1
         $udp[0].proto | Should -BeExactly 'udp'
-        $udp[0].orig_bytes | Should -Be 10
+        $udp[0].conn_state | Should -BeExactly 'S0'
+        $udp[0].orig_pkts | Should -Be 1
+        $udp[0].orig_ip_bytes | Should -Be 38
     }
 }
 
