@@ -18,6 +18,6 @@ internal static class EngineBridge
     public static bool IsConfigError(Exception e) => e is YamlDotNet.Core.YamlException or InvalidDataException or InvalidOperationException;
 #endif
 
-    /// <summary>A BPF expression libpcap rejects, or no libpcap at all (the engine's CaptureFilterException).</summary>
-    public static bool IsFilterError(Exception e) => e.GetType().Name == "CaptureFilterException";
+    /// <summary>A BPF expression libpcap rejects, or no libpcap at all.</summary>
+    public static bool IsFilterError(Exception e) => e is ConnTrack.Engine.Capture.CaptureFilterException;
 }
