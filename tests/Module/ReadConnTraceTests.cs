@@ -194,6 +194,8 @@ public sealed class ReadConnTraceTests : IDisposable
         var error = _s.RunTerminating("Read-ConnTrace $Sample -Filter 'tcp port port'");
         Assert.Equal($"CaptureFilterInvalid,{Cmd}", error.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+        Assert.Equal("tcp port port", error.TargetObject);
+        Assert.Contains("tcp port port", error.Exception.Message);
     }
 
     [Fact]

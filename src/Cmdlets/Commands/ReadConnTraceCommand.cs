@@ -215,8 +215,8 @@ public sealed class ReadConnTraceCommand : PSCmdlet, IDisposable
         WriteProgress(record);
     }
 
-    private static ErrorRecord FilterError(Exception e) =>
-        new(e, ErrorIds.CaptureFilterInvalid, ErrorCategory.InvalidArgument, e.Message);
+    private ErrorRecord FilterError(Exception e) =>
+        new(e, ErrorIds.CaptureFilterInvalid, ErrorCategory.InvalidArgument, _options.CaptureFilter);
 
     /// <summary>The error record for a file that cannot be read (further), or null for a bug to let through.</summary>
     internal static ErrorRecord? MapReadError(Exception e, string path) => e switch
