@@ -276,3 +276,59 @@ public sealed class ReadConnTraceProgressTests : IDisposable
         Assert.Equal(ProgressRecordType.Completed, progress[^1].RecordType);
     }
 }
+
+public sealed class ReadConnTraceTraceTests : IDisposable
+{
+    private readonly ModuleSession _s = new();
+    public void Dispose() => _s.Dispose();
+
+    /// <summary>Splits a classic pcap after <paramref name="packets"/> packets into two files with the same header.</summary>
+    private static (byte[] First, byte[] Second) Split(byte[] pcap, int packets)
+    {
+        int offset = 24;
+        for (int i = 0; i < packets; i++)
+            offset += 16 + BitConverter.ToInt32(pcap, offset + 8);
+        var first = pcap[..offset];
+        var second = pcap[..24].Concat(pcap[offset..]).ToArray();
+        return (first, second);
+    }
+
+    [Fact]
+    public void AConnectionSpanningRotatedFilesIsOneRecordUnlessPerFile()
+    {
+        var (first, second) = Split(File.ReadAllBytes(ModuleSession.SamplePcap), 5); // inside the accepted TCP connection
+        File.WriteAllBytes(Path.Combine(_s.TempDir, "part1.pcap"), first);
+        File.WriteAllBytes(Path.Combine(_s.TempDir, "part2.pcap"), second);
+
+        var trace = _s.Run("Read-ConnTrace ./part1.pcap, ./part2.pcap -IgnoreChecksums | Where-Object resp_p -eq 18080");
+        var sf = Assert.Single(trace);
+        Assert.Equal("SF", sf.Properties["conn_state"].Value);
+        Assert.Equal("ShADadfF", sf.Properties["history"].Value);
+        Assert.Equal(5L, sf.Properties["orig_pkts"].Value);
+        Assert.Equal(5L, sf.Properties["resp_pkts"].Value);
+
+        var perFile = _s.Run("Read-ConnTrace ./part1.pcap, ./part2.pcap -IgnoreChecksums -PerFile | Where-Object { $_.resp_p -eq 18080 -or $_.orig_p -eq 18080 }");
+        Assert.Equal(2, perFile.Count);
+        Assert.DoesNotContain(perFile, r => (string)r.Properties["conn_state"].Value! == "SF" && (long?)r.Properties["orig_pkts"].Value == 5);
+    }
+
+    [Fact]
+    public void EveryFieldPrintsReadablyForExportCsv()
+    {
+        // Export-Csv writes each property's ToString(): none may be a type name.
+        var conns = _s.Run("Read-ConnTrace $Sample -IgnoreChecksums");
+        var info = conns[0].BaseObject;
+        var properties = info.GetType().GetProperties().Select(p => p.Name).ToList();
+        Assert.Equal(ConnInfoFieldNames, properties);
+        foreach (var c in conns)
+            foreach (var p in c.Properties)
+                Assert.DoesNotMatch("^System\\.", p.Value?.ToString() ?? "");
+    }
+
+    private static readonly string[] ConnInfoFieldNames =
+    [
+        "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "proto", "service", "duration", "orig_bytes",
+        "resp_bytes", "conn_state", "local_orig", "local_resp", "missed_bytes", "history", "orig_pkts",
+        "orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "tunnel_parents", "ip_proto",
+    ];
+}
