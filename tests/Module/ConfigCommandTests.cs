@@ -57,4 +57,21 @@ public sealed class ConfigCommandTests : IDisposable
         Assert.Equal(ErrorCategory.InvalidData, error.CategoryInfo.Category);
         Assert.Contains("bad.yaml", error.Exception.Message);
     }
+
+    // Needs the engine's YAML loader (records branch); red until it is on main.
+    [Fact]
+    public void YamlSettingsReachTheEngineAndDirectParametersWin()
+    {
+        File.WriteAllText(Path.Combine(_s.TempDir, "c.yaml"), "tcp_inactivity_timeout: 2 min\nignore_checksums: true\nlocal_nets: [10.0.0.0/8]\n");
+        var config = Assert.Single(_s.Run("Get-ConnTrackConfig -ConfigPath ./c.yaml"));
+        Assert.Equal(TimeSpan.FromMinutes(2), config.Properties["TcpInactivityTimeout"].Value);
+
+        var fromFile = _s.Run("Read-ConnTrace $Sample -ConfigPath ./c.yaml | Where-Object resp_p -eq 18080");
+        var sf = Assert.Single(fromFile);
+        Assert.Equal("ShADadfF", sf.Properties["history"].Value); // ignore_checksums from the file
+        Assert.Equal(false, sf.Properties["local_orig"].Value);   // 127.0.0.1 is not in 10.0.0.0/8
+
+        var overridden = Assert.Single(_s.Run("Read-ConnTrace $Sample -ConfigPath ./c.yaml -LocalNets 127.0.0.0/8 | Where-Object resp_p -eq 18080"));
+        Assert.Equal(true, overridden.Properties["local_orig"].Value);
+    }
 }
