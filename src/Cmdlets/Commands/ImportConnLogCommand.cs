@@ -11,35 +11,13 @@ namespace ConnTrack.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Import, "ConnLog", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(ConnInfo))]
-public sealed class ImportConnLogCommand : PSCmdlet
+public sealed class ImportConnLogCommand : FileInputCommand
 {
-    public const string PathSet = "Path";
-    public const string LiteralPathSet = "LiteralPath";
 
-    private string[] _paths = [];
-    private bool _literal;
-
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Path
-    {
-        get => _paths;
-        set { _paths = value; _literal = false; }
-    }
-
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "LP")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath
-    {
-        get => _paths;
-        set { _paths = value; _literal = true; }
-    }
 
     protected override void ProcessRecord()
     {
-        foreach (var path in PathResolver.ResolveExisting(this, _paths, _literal, ErrorIds.LogFileNotFound))
+        foreach (var path in ResolveInputFiles(ErrorIds.LogFileNotFound))
         {
             if (Stopping) return;
             ImportOne(path);

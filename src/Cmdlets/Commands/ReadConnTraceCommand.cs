@@ -16,38 +16,16 @@ namespace ConnTrack.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Read, "ConnTrace", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(ConnInfo))]
-public sealed class ReadConnTraceCommand : PSCmdlet, IDisposable
+public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
 {
-    public const string PathSet = "Path";
-    public const string LiteralPathSet = "LiteralPath";
     private const string ProgressActivity = "Read-ConnTrace";
 
-    private string[] _paths = [];
-    private bool _literal;
     private ConnTrackOptions _options = new();
     private ConnTraceRunner? _runner;
     private CaptureReader? _current;
     private readonly Stopwatch _clock = new();
     private long _nextProgressMs; // first report at the first 1024-packet mark, then every 250 ms
     private bool _progressShown;
-
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Path
-    {
-        get => _paths;
-        set { _paths = value; _literal = false; }
-    }
-
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "LP")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath
-    {
-        get => _paths;
-        set { _paths = value; _literal = true; }
-    }
 
     /// <summary>Track each file alone instead of as one trace.</summary>
     [Parameter]
@@ -84,7 +62,7 @@ public sealed class ReadConnTraceCommand : PSCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
-        foreach (var path in PathResolver.ResolveExisting(this, _paths, _literal, ErrorIds.CaptureFileNotFound))
+        foreach (var path in ResolveInputFiles(ErrorIds.CaptureFileNotFound))
         {
             if (Stopping) return;
             if (PerFile)
