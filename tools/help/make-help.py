@@ -57,6 +57,7 @@ COMMANDS = [
           p("Promiscuous", "SwitchParameter", "Puts the interface in promiscuous mode, to see traffic not addressed to this host."),
           p("SnapLength", "Int32", "Bytes kept of each packet (libpcap's snaplen), 64 to 262144; the default keeps whole packets. Shorter lengths lower the load; conn.log sizes come from headers, so they stay right.", default="262144"),
           p("IgnoreChecksums", "SwitchParameter", "Does not verify checksums (zeek -C). Needed on the loopback device and for traffic this host sends when the NIC computes checksums (offloading)."),
+          p("ConfigPath", "String", CONFIG_DESC),
           p("Config", "ConnTrackOptions", CONFIG_OBJ)],
   inputs=[("None", "This command takes no pipeline input.")],
   outputs=[("ConnTrack.Model.ConnInfo", "One object per connection, as connections end.")],

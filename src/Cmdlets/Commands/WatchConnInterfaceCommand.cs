@@ -3,6 +3,7 @@ using ConnTrack.Completers;
 using ConnTrack.Engine;
 using ConnTrack.Engine.Capture;
 using ConnTrack.Engine.Config;
+using ConnTrack.Infrastructure;
 using ConnTrack.Model;
 
 namespace ConnTrack.Commands;
@@ -56,6 +57,10 @@ public sealed class WatchConnInterfaceCommand : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter IgnoreChecksums { get; set; }
 
+    /// <summary>A YAML configuration file (New-ConnTrackConfig writes a template).</summary>
+    [Parameter]
+    public string? ConfigPath { get; set; }
+
     /// <summary>Engine options (timeouts, local networks, likely server ports...); Zeek's defaults when omitted.</summary>
     [Parameter]
     public ConnTrackOptions? Config { get; set; }
@@ -68,7 +73,7 @@ public sealed class WatchConnInterfaceCommand : PSCmdlet, IDisposable
                 "WatchConnInterfaceInvalidDuration", ErrorCategory.InvalidArgument, Duration));
         }
 
-        var options = Config?.Clone() ?? new ConnTrackOptions();
+        var options = OptionsResolver.Resolve(this, Config, ConfigPath);
         if (IgnoreChecksums.IsPresent)
             options.IgnoreChecksums = true;
         _runner = new ConnTraceRunner(options);
