@@ -62,28 +62,51 @@ public sealed class ConnTraceRunner : IConnSink, IDisposable
         CurrentReader = reader;
         try
         {
-            while (true)
+            bool more;
+            ExceptionDispatchInfo? failure = null;
+            do
             {
-                int count = FillBatch(reader, out bool atEnd, out var failure);
-                // Prefetch the whole batch's connections first, so their cache misses overlap.
-                for (int i = 0; i < count; i++)
-                    _hints[i] = _tracker.PrefetchConnection(_batch[i]);
-                for (int i = 0; i < count; i++)
+                try
                 {
-                    _tracker.Process(_batch[i], _hints[i]);
-                    _hints[i] = null;
-                    while (_finished.Count > 0)
-                        yield return Hand(_finished.Dequeue());
+                    more = ProcessNextBatch(reader);
                 }
-                failure?.Throw();   // a damaged file fails after every packet before the damage
-                if (atEnd)
-                    break;
-            }
+                catch (CaptureFormatException e)
+                {
+                    failure = ExceptionDispatchInfo.Capture(e);
+                    more = false;
+                }
+                while (_finished.Count > 0)
+                    yield return Hand(_finished.Dequeue());
+            } while (more);
+            failure?.Throw();   // after every record the packets before the damage gave
         }
         finally
         {
             CurrentReader = null;
         }
+    }
+
+    /// <summary>
+    /// Reads, decodes and tracks the next packets of <paramref name="reader"/> (up to 16 at a time: their
+    /// connections are looked up and prefetched together, which is faster than <see cref="ProcessFrame"/> one
+    /// frame at a time, with the same records in the same order). Records that end are left for
+    /// <see cref="TryTakeFinished"/>. Returns false once the reader is at its end. A damaged file throws
+    /// <see cref="CaptureFormatException"/> after the packets before the damage are tracked.
+    /// </summary>
+    public bool ProcessNextBatch(CaptureReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        int count = FillBatch(reader, out bool atEnd, out var failure);
+        // Prefetch the whole batch's connections first, so their cache misses overlap.
+        for (int i = 0; i < count; i++)
+            _hints[i] = _tracker.PrefetchConnection(_batch[i]);
+        for (int i = 0; i < count; i++)
+        {
+            _tracker.Process(_batch[i], _hints[i]);
+            _hints[i] = null;
+        }
+        failure?.Throw();
+        return !atEnd;
     }
 
     /// <summary>Packets decoded ahead of tracking (the prefetch window).</summary>

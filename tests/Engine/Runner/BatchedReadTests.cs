@@ -108,4 +108,55 @@ public sealed class BatchedReadTests : IDisposable
         Assert.Contains(viaReadFile, row => row.Contains(" REJ Sr "));
         Assert.Contains(viaReadFile, row => row.Contains(" S0 S "));
     }
+
+    [Fact]
+    public void ProcessNextBatchGivesTheRecordsOfReadFile()
+    {
+        var path = WriteCapture();
+        var viaReadFile = new ConnTraceRunner(new ConnTrackOptions()).ReadFile(path).Select(Row).ToList();
+
+        var runner = new ConnTraceRunner(new ConnTrackOptions());
+        var viaBatches = new List<string>();
+        using (var reader = CaptureReader.Open(path))
+        {
+            bool more;
+            do
+            {
+                more = runner.ProcessNextBatch(reader);
+                while (runner.TryTakeFinished(out var r)) viaBatches.Add(Row(r));
+            } while (more);
+        }
+        Assert.NotEmpty(viaBatches);
+        Assert.Equal(viaReadFile, viaBatches);
+    }
+
+    [Fact]
+    public void DamagedFileYieldsEveryRecordBeforeTheDamageThenThrows()
+    {
+        var path = WriteCapture();
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length * 2 / 3)]);   // cut inside a packet record
+
+        var single = new ConnTraceRunner(new ConnTrackOptions());
+        var oneByOne = new List<string>();
+        using (var reader = CaptureReader.Open(path))
+        {
+            Assert.Throws<CaptureFormatException>(() =>
+            {
+                while (reader.TryReadNext(out var frame))
+                {
+                    single.ProcessFrame(frame);
+                    while (single.TryTakeFinished(out var r)) oneByOne.Add(Row(r));
+                }
+            });
+        }
+
+        var batched = new ConnTraceRunner(new ConnTrackOptions());
+        var beforeThrow = new List<string>();
+        Assert.Throws<CaptureFormatException>(() => { foreach (var r in batched.ReadFile(path)) beforeThrow.Add(Row(r)); });
+        Assert.NotEmpty(beforeThrow);
+        Assert.Equal(oneByOne, beforeThrow);
+        Assert.Equal(single.PacketsRead, batched.PacketsRead);
+        Assert.Equal(single.Finish().Select(Row), batched.Finish().Select(Row));
+    }
 }
