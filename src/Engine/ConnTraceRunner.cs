@@ -5,6 +5,7 @@ using ConnTrack.Engine.Decoding;
 using ConnTrack.Engine.Diagnostics;
 using ConnTrack.Engine.Records;
 using ConnTrack.Engine.Tracking;
+using System.Runtime.CompilerServices;
 
 namespace ConnTrack.Engine;
 
@@ -93,6 +94,7 @@ public sealed class ConnTraceRunner : IConnSink, IDisposable
     /// <see cref="TryTakeFinished"/>. Returns false once the reader is at its end. A damaged file throws
     /// <see cref="CaptureFormatException"/> after the packets before the damage are tracked.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     public bool ProcessNextBatch(CaptureReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
@@ -119,6 +121,7 @@ public sealed class ConnTraceRunner : IConnSink, IDisposable
     /// not depend on the tracker, so doing it a few packets ahead changes nothing but the order of the work.
     /// A read failure is handed back (to be thrown once the packets before it are tracked).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private int FillBatch(CaptureReader reader, out bool atEnd, out ExceptionDispatchInfo? failure)
     {
         int count = 0;
@@ -149,6 +152,7 @@ public sealed class ConnTraceRunner : IConnSink, IDisposable
     }
 
     /// <summary>Feeds one frame (live capture or a caller's own source).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     public void ProcessFrame(in RawFrame frame)
     {
         PacketsRead++;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace ConnTrack.Engine.Capture;
 
@@ -54,6 +55,7 @@ public sealed class PcapNgReader : FileCaptureReader
     public LinkType GetInterfaceLinkType(int index) =>
         (uint)index < (uint)_interfaceCount ? _interfaces[index].LinkType : throw new ArgumentOutOfRangeException(nameof(index));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     public override bool TryReadNext(out RawFrame frame)
     {
         var input = Input;

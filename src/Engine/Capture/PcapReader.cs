@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace ConnTrack.Engine.Capture;
 
@@ -58,6 +59,7 @@ public sealed class PcapReader : FileCaptureReader
     /// <summary>True for the nanosecond-resolution format.</summary>
     public bool IsNanosecond { get; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     public override bool TryReadNext(out RawFrame frame)
     {
         var input = Input;

@@ -38,6 +38,7 @@ internal static class Checksum
     /// <summary>
     /// Sum of the data read as little-endian 16-bit words (an odd last byte as the low byte of a word), not folded.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private static ulong SumLittleEndianWords(ReadOnlySpan<byte> data)
     {
         ref byte start = ref MemoryMarshal.GetReference(data);
@@ -123,6 +124,7 @@ internal static class Checksum
     public static bool IsValid(ReadOnlySpan<byte> data) => Fold(Add(0, data)) == 0xFFFF;
 
     /// <summary>True when a TCP/UDP/ICMPv6 segment with its pseudo-header sums to 0xFFFF.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     public static bool IsValidWithPseudoHeader(in IPAddr128 src, in IPAddr128 dst, bool ipv6, byte protocol, ReadOnlySpan<byte> segment)
     {
         ulong sum = 0;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using ConnTrack.Engine.Capture;
 using ConnTrack.Engine.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace ConnTrack.Engine.Decoding;
 
@@ -27,6 +28,7 @@ internal static class LinkLayerDecoder
     /// Finds the IP header. On <see cref="DecodeStatus.Ok"/>, <paramref name="ipOffset"/> is where it starts in
     /// <paramref name="data"/>. Anything that is not IP gives NotIp; a truncated header counts a weird and gives Dropped.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     public static DecodeStatus Decode(LinkType linkType, ReadOnlySpan<byte> data, ref PacketSummary summary, WeirdCounters weirds, out int ipOffset)
     {
         ipOffset = 0;
@@ -91,6 +93,7 @@ internal static class LinkLayerDecoder
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private static DecodeStatus Ethernet(ReadOnlySpan<byte> data, int start, ref PacketSummary summary, WeirdCounters weirds, ref int ipOffset)
     {
         int len = data.Length - start;
@@ -133,6 +136,7 @@ internal static class LinkLayerDecoder
     }
 
     /// <summary>Dispatches on an EtherType whose payload starts at <paramref name="start"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private static DecodeStatus EtherType(int type, ReadOnlySpan<byte> data, int start, ref PacketSummary summary, WeirdCounters weirds, ref int ipOffset)
     {
         // Iterative so that any depth of VLAN/VN-Tag nesting costs no stack.

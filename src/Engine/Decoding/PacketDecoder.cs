@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using ConnTrack.Engine.Capture;
 using ConnTrack.Engine.Diagnostics;
 using ConnTrack.Engine.Net;
+using System.Runtime.CompilerServices;
 
 namespace ConnTrack.Engine.Decoding;
 
@@ -45,6 +46,7 @@ public sealed class PacketDecoder
     /// <summary>Partial fragmented datagrams held now.</summary>
     public int PendingFragments => _fragments.PendingCount;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     public DecodeStatus Decode(in RawFrame frame, out PacketSummary summary)
     {
         summary = default;
@@ -68,6 +70,7 @@ public sealed class PacketDecoder
     public DecodeStatus DecodeIp(ReadOnlySpan<byte> packet, int wireLength, bool wholeFrameCaptured, ref PacketSummary summary)
         => DecodeIp(packet, wireLength, wholeFrameCaptured, reassembled: false, ref summary);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private DecodeStatus DecodeIp(ReadOnlySpan<byte> packet, int wireLength, bool wholeFrameCaptured, bool reassembled, ref PacketSummary summary)
     {
         int len = packet.Length;
@@ -253,6 +256,7 @@ public sealed class PacketDecoder
         return false;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private DecodeStatus Tcp(ReadOnlySpan<byte> seg, int len, bool v6, ref PacketSummary summary)
     {
         int remaining = seg.Length;
@@ -303,6 +307,7 @@ public sealed class PacketDecoder
         return (sbyte)Math.Min(scale, sbyte.MaxValue);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private DecodeStatus Udp(ReadOnlySpan<byte> seg, int len, bool v6, bool wholeFrameCaptured, ref PacketSummary summary)
     {
         int remaining = seg.Length;
@@ -330,6 +335,7 @@ public sealed class PacketDecoder
         return DecodeStatus.Ok;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private DecodeStatus Icmp(ReadOnlySpan<byte> seg, int len, bool v6, ref PacketSummary summary)
     {
         int remaining = seg.Length;

@@ -108,6 +108,7 @@ public sealed class ConnTracker
     public void Prefetch(in PacketSummary p) => PrefetchConnection(p);
 
     /// <summary><see cref="Prefetch"/>, handing back the connection found (a hint for <see cref="Process(in PacketSummary, Connection?)"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     internal Connection? PrefetchConnection(in PacketSummary p)
     {
         var key = KeyOf(p, out _, out _, out _);
@@ -136,6 +137,7 @@ public sealed class ConnTracker
     /// Tracks one packet. <paramref name="hint"/> is what <see cref="PrefetchConnection"/> found for it earlier (or
     /// null): a connection still in the table (not removed since) under the packet's key saves the second lookup.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     internal void Process(in PacketSummary p, Connection? hint)
     {
         AdvanceTime(p.Timestamp);
@@ -161,6 +163,7 @@ public sealed class ConnTracker
             ProcessLookingUp(p, key, kind, srcPort, dstPort);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private void ProcessLookingUp(in PacketSummary p, in FlowKey key, TransportProto kind, ushort srcPort, ushort dstPort)
     {
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_table, key, out bool exists);
@@ -191,6 +194,7 @@ public sealed class ConnTracker
         Deliver(conn, p, kind, srcPort);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private void Deliver(Connection conn, in PacketSummary p, TransportProto kind, ushort srcPort)
     {
         bool isOrig = p.Src == conn.OrigAddr && srcPort == conn.OrigPort;
@@ -206,6 +210,7 @@ public sealed class ConnTracker
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private Connection NewConnection(in PacketSummary p, in FlowKey key, TransportProto kind, ushort srcPort, ushort dstPort)
     {
         var conn = new Connection(this, key, kind, p.Protocol, p.Timestamp)
@@ -262,6 +267,7 @@ public sealed class ConnTracker
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private void DeliverTcp(Connection conn, in PacketSummary p, bool isOrig)
     {
         var tcp = conn.Tcp!;
@@ -288,6 +294,7 @@ public sealed class ConnTracker
     // Connection-level history masks for UDP (Zeek's HIST_ORIG_DATA_PKT / HIST_RESP_DATA_PKT).
     private const uint HistOrigData = 0x1, HistRespData = 0x1 << 16;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private void DeliverUdp(Connection conn, in PacketSummary p, bool isOrig)
     {
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
@@ -312,6 +319,7 @@ public sealed class ConnTracker
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private void DeliverIcmp(Connection conn, in PacketSummary p, bool isOrig)
     {
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
@@ -340,6 +348,7 @@ public sealed class ConnTracker
     // ---- timers ----
 
     /// <summary>Moves the clock to <paramref name="now"/> (ns), expiring what is due (Zeek's TimerMgr::Advance).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     public void AdvanceTime(long now)
     {
         if (now < _now) now = _now; // network time never goes back
@@ -353,6 +362,7 @@ public sealed class ConnTracker
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private void Fire(in ConnTimer timer, long now)
     {
         var conn = timer.Conn;

@@ -1,4 +1,5 @@
 using ConnTrack.Engine.Decoding;
+using System.Runtime.CompilerServices;
 
 namespace ConnTrack.Engine.Tracking.Tcp;
 
@@ -69,6 +70,7 @@ internal sealed class TcpSession
     }
 
     /// <summary>Zeek's IsReuse: does this packet start a new connection on the same 5-tuple?</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     public bool IsReuse(in PacketSummary p, long now, long connectionLinger)
     {
         if (p.TransportHeaderLength < 20) return false;
@@ -209,6 +211,7 @@ internal sealed class TcpSession
     }
 
     /// <summary>One packet that passed the checksum check (TCPSessionAdapter::Process).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     public void Process(in PacketSummary p, bool isOrig, long now)
     {
         var flags = p.Flags;
@@ -311,6 +314,7 @@ internal sealed class TcpSession
         return deltaLast;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private void UpdateStateMachine(TcpEndpoint endpoint, TcpEndpoint peer, uint baseSeq, uint ackSeq, int len,
                                     int deltaLast, bool isOrig, TcpFlags flags, long now,
                                     out bool doClose, out bool genEvent)
