@@ -119,7 +119,7 @@ public sealed class ConnTraceRunner : IConnSink, IDisposable
     /// <summary>
     /// Reads and decodes up to <see cref="BatchSize"/> trackable packets into <see cref="_batch"/>. Decoding does
     /// not depend on the tracker, so doing it a few packets ahead changes nothing but the order of the work.
-    /// A read failure is handed back (to be thrown once the packets before it are tracked).
+    /// A failure is handed back, to be thrown once the packets before it are tracked.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private int FillBatch(CaptureReader reader, out bool atEnd, out ExceptionDispatchInfo? failure)
@@ -143,8 +143,9 @@ public sealed class ConnTraceRunner : IConnSink, IDisposable
                     count++;
             }
         }
-        catch (CaptureFormatException e)
+        catch (Exception e)
         {
+            // Whatever stops the reading (a damaged file, a failing filter) surfaces after the packets before it.
             failure = ExceptionDispatchInfo.Capture(e);
             atEnd = true;
         }
