@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.ExceptionServices;
 using ConnTrack.Engine.Capture;
 using ConnTrack.Engine.Config;
@@ -237,8 +238,34 @@ public sealed class ParallelTraceRunner : IDisposable
         return list;
     }
 
-    /// <summary>Ends the trace: every shard's open connections are flushed, ordered by start time as the single-thread runner orders them.</summary>
+    /// <summary>
+    /// Takes one finished record if one is ready, without waiting (for callers that feed frames one by one):
+    /// a batch's records are ready once every shard is done with it. The workers keep running.
+    /// </summary>
+    public bool TryTakeFinished([NotNullWhen(true)] out ConnRecord? record)
+    {
+        if (_ready.Count == 0 && !_disposed)
+            CollectCompleted(wait: false);
+        if (_ready.TryDequeue(out record))
+        {
+            Hand(record);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Ends the trace: everything fed so far is tracked, then every shard's open connections are flushed,
+    /// ordered by start time as the single-thread runner orders them.
+    /// </summary>
+    /// <remarks>Lazy, as <see cref="ConnTraceRunner.Finish"/>: the flush happens when the result is enumerated.</remarks>
     public IEnumerable<ConnRecord> Finish()
+    {
+        foreach (var record in FinishNow())
+            yield return record;
+    }
+
+    private List<ConnRecord> FinishNow()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var pending = TakeFinished();

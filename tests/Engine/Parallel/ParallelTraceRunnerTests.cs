@@ -318,6 +318,44 @@ public sealed class ParallelTraceRunnerTests : IDisposable
     }
 
     [Fact]
+    public void FrameByFrameWithTryTakeFinished_AsTheCmdletReads_MatchesTheSingleThreadRunner()
+    {
+        string path = WriteTemp("gen.pcap", Generated.Value);
+        var options = new ConnTrackOptions();
+        var single = RunnerComparison.RunSingle(options, [path]);
+        using var runner = new ParallelTraceRunner(options, shards: 2, batchSize: 128);
+        var records = new List<ConnRecord>();
+        int takenWhileReading = 0;
+        using (var reader = CaptureReader.Open(path))
+        {
+            while (reader.TryReadNext(out var frame))
+            {
+                runner.ProcessFrame(frame);
+                while (runner.TryTakeFinished(out var r))
+                {
+                    records.Add(r);
+                    takenWhileReading++;
+                }
+            }
+        }
+        Assert.True(takenWhileReading > 1000, $"{takenWhileReading} records taken while reading");
+        records.AddRange(runner.Finish());
+        Assert.Equal(0, runner.RunningWorkers);
+        Assert.Equal(records.Count, runner.ConnectionsFinished);
+        Assert.Empty(RunnerComparison.Differences(single.Records, records));
+    }
+
+    [Fact]
+    public void FinishIsLazy_SoReadFileConcatFinishWorks()
+    {
+        string path = WriteTemp("gen.pcap", Generated.Value);
+        var single = RunnerComparison.RunSingle(new ConnTrackOptions(), [path]);
+        using var runner = new ParallelTraceRunner(new ConnTrackOptions(), shards: 2);
+        var all = runner.ReadFile(path).Concat(runner.Finish()).ToList();
+        Assert.Empty(RunnerComparison.Differences(single.Records, all));
+    }
+
+    [Fact]
     public void CaptureFilter_IsAppliedByTheReader()
     {
         string path = WriteTemp("gen.pcap", Generated.Value);
