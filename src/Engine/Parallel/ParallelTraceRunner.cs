@@ -301,7 +301,7 @@ public sealed class ParallelTraceRunner : IDisposable
     // ---- reader side ----
 
     /// <summary>
-    /// Reads frames into the filling batch until one is published (true) or the file ends (false). A read error
+    /// Reads frames into the filling batch until one is published (true) or the file ends (false). An error
     /// ends the file too, handed back in <paramref name="error"/> to be thrown once the records before it are out.
     /// </summary>
     private bool Pump(CaptureReader reader, out ExceptionDispatchInfo? error)
@@ -319,8 +319,10 @@ public sealed class ParallelTraceRunner : IDisposable
                 }
             }
         }
-        catch (Exception e) when (e is CaptureFormatException or IOException)
+        catch (Exception e)
         {
+            // Whatever stops the read (a corrupt file, an I/O error, a filter that cannot take a link type)
+            // is thrown once the records of the packets before it are out.
             error = ExceptionDispatchInfo.Capture(e);
         }
         return false;

@@ -356,6 +356,22 @@ public sealed class ParallelTraceRunnerTests : IDisposable
     }
 
     [Fact]
+    public void AWorkerFailing_SurfacesOnTheCallersThread_WithoutHanging()
+    {
+        // A null port set makes the tracker throw on its first UDP packet, in the worker thread.
+        string path = WriteTemp("gen.pcap", Generated.Value);
+        var options = new ConnTrackOptions { LikelyServerPorts = null! };
+        Assert.Throws<NullReferenceException>(() => new ConnTraceRunner(options).ReadFile(path).ToList());
+
+        using var runner = new ParallelTraceRunner(options, shards: 1, batchSize: 16, ringSize: 2);
+        var run = Task.Run(() => Assert.Throws<NullReferenceException>(() => runner.ReadFile(path).ToList()));
+        Assert.True(run.Wait(TimeSpan.FromSeconds(60)), "ReadFile hung after a worker failed");
+        Assert.Equal(0, runner.RunningWorkers);
+        // The runner stays failed: its shards' state is unknown.
+        Assert.Throws<NullReferenceException>(() => runner.ReadFile(path).ToList());
+    }
+
+    [Fact]
     public void CaptureFilter_IsAppliedByTheReader()
     {
         string path = WriteTemp("gen.pcap", Generated.Value);
