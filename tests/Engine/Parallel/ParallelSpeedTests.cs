@@ -15,6 +15,7 @@ namespace ConnTrack.Engine.Tests.Parallel;
 /// (optionally CONNTRACK_PARALLEL_BENCH_MIN_RATIO=1.7 to make the ratio a requirement).
 /// </summary>
 [Trait("Category", "Bench")]
+[Collection(ParallelRunnerCollection.Name)]
 public sealed class ParallelSpeedTests
 {
     private readonly ITestOutputHelper _output;

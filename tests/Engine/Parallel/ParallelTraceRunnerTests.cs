@@ -12,6 +12,7 @@ using Xunit.Abstractions;
 
 namespace ConnTrack.Engine.Tests.Parallel;
 
+[Collection(ParallelRunnerCollection.Name)]
 public sealed class ParallelTraceRunnerTests : IDisposable
 {
     private readonly ITestOutputHelper _output;
