@@ -30,7 +30,7 @@ namespace ConnTrack.Engine.Parallel;
 /// Like <see cref="ConnTraceRunner"/>, one thread at a time uses a runner.
 /// </para>
 /// </summary>
-public sealed class ParallelTraceRunner : IDisposable
+public sealed class ParallelTraceRunner : ITraceRunner
 {
     /// <summary>Packets per batch when not given.</summary>
     public const int DefaultBatchSize = 1024;
