@@ -12,11 +12,12 @@ namespace ConnTrack.Engine;
 /// Files given one after another form one trace (rotated captures of one sensor), as when Zeek reads them
 /// in sequence; a connection spanning two files is one record. Records come out as connections end.
 /// </summary>
-public sealed class ConnTraceRunner : IConnSink
+public sealed class ConnTraceRunner : IConnSink, IDisposable
 {
     private readonly Queue<ConnRecord> _finished = new();
     private readonly PacketDecoder _decoder;
     private readonly ConnTracker _tracker;
+    private readonly BpfFilter? _filter;
 
     public ConnTraceRunner(ConnTrackOptions options)
     {
@@ -24,7 +25,15 @@ public sealed class ConnTraceRunner : IConnSink
         Weirds = new WeirdCounters();
         _decoder = new PacketDecoder(!options.IgnoreChecksums, Weirds);
         _tracker = new ConnTracker(options, this);
+        if (!string.IsNullOrWhiteSpace(options.CaptureFilter))
+        {
+            // Compiled now so a bad expression or a missing libpcap is reported before any file is read.
+            _filter = new BpfFilter(options.CaptureFilter);
+            _filter.Prepare(LinkType.Ethernet);
+        }
     }
+
+    public void Dispose() => _filter?.Dispose();
 
     public ConnTrackOptions Options { get; }
     public WeirdCounters Weirds { get; }
@@ -69,6 +78,8 @@ public sealed class ConnTraceRunner : IConnSink
     public void ProcessFrame(in RawFrame frame)
     {
         PacketsRead++;
+        if (_filter is not null && !_filter.Matches(frame))
+            return;
         if (_decoder.Decode(frame, out var summary) == DecodeStatus.Ok)
             _tracker.Process(summary);
     }

@@ -46,6 +46,12 @@ public sealed class ConnTrackOptions
     /// <summary>The most connections tracked at once; a new connection past it is dropped and counted.</summary>
     public int MaxConnections { get; set; } = 10_000_000;
 
+    /// <summary>Report content gaps (missed_bytes) for partial connections too (Zeek's report_gaps_for_partial).</summary>
+    public bool ReportGapsForPartial { get; set; }
+
+    /// <summary>Stop gap accounting for a side that buffered this much unacked data; 0 disables (tcp_excessive_data_without_further_acks).</summary>
+    public long TcpExcessiveDataWithoutFurtherAcks { get; set; } = 10 * 1024 * 1024;
+
     /// <summary>Seed for uid generation; the same seed and input give the same uids.</summary>
     public ulong UidSeed { get; set; } = 0x5EED_C0DE_2026UL;
 

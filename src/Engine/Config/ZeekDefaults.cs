@@ -39,6 +39,9 @@ public static class ZeekDefaults
         "198.18.0.0/15", "2002:c612::/31",
         "198.51.100.0/24", "2002:c633:6400::/40",
         "203.0.113.0/24", "2002:cb00:7100::/40",
+        // Multicast that never leaves a site (RFC 5771 local network control, RFC 2365 administratively scoped):
+        // Zeek 9.1 counts these as local (the corpus shows 224.0.0.9/.251/.252 and 239.x local, 224.2.127.254 not).
+        "224.0.0.0/24", "2002:e000::/40", "239.0.0.0/8", "2002:ef00::/24",
         "240.0.0.0/4", "2002:f000::/20",
         "255.255.255.255/32", "2002:ffff:ffff::/48",
         "::/128", "::1/128", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:2::/48", "2001:db8::/32",

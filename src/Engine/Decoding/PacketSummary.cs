@@ -60,12 +60,28 @@ public struct PacketSummary
     /// <summary>The window-scale shift from a SYN's options, or -1 when the packet carries none.</summary>
     public sbyte WindowScale;
 
+    // UDP only.
+    /// <summary>The UDP header's length field (header + data as the sender gave it); Zeek counts its bytes from this.</summary>
+    public ushort UdpLength;
+
     /// <summary>Transport checksum outcome (TCP, UDP, ICMP, ICMPv6).</summary>
     public ChecksumStatus Checksum;
 
     /// <summary>Outer and inner 802.1Q VLAN ids (0 when absent), for a VLAN-aware connection key.</summary>
     public ushort Vlan;
     public ushort InnerVlan;
+    /// <summary>Whether a tag gave <see cref="Vlan"/> / <see cref="InnerVlan"/> (a tag may carry id 0).</summary>
+    public bool HasVlan;
+    public bool HasInnerVlan;
+
+    /// <summary>Ethernet source and destination MAC addresses (48 bits), when <see cref="HasMacs"/> (Zeek's l2_src/l2_dst).</summary>
+    public ulong SrcMac;
+    public ulong DstMac;
+    public bool HasMacs;
+
+    /// <summary>The PPPoE session id, when <see cref="HasPppoe"/>.</summary>
+    public ushort PppoeSessionId;
+    public bool HasPppoe;
 
     public readonly bool IsTcp => Protocol == 6;
     public readonly bool IsUdp => Protocol == 17;

@@ -34,7 +34,12 @@ public sealed class ConnRecord
     public string[]? TunnelParents { get; set; }
     /// <summary>The IP protocol number of the transport (6, 17, 1, 58, ...).</summary>
     public int IpProto { get; set; }
-    /// <summary>Outer/inner VLAN ids when the VLAN-aware key is on (Zeek's id.ctx.vlan), else null.</summary>
+    /// <summary>Outer/inner VLAN ids of the connection's first packet (Zeek's vlan/inner_vlan and id.ctx.vlan), null when untagged.</summary>
     public ushort? Vlan { get; set; }
     public ushort? InnerVlan { get; set; }
+    /// <summary>The originator's and responder's link-layer (MAC) addresses as 48-bit values (mac-logging's orig_l2_addr/resp_l2_addr), null without Ethernet.</summary>
+    public ulong? OrigL2Addr { get; set; }
+    public ulong? RespL2Addr { get; set; }
+    /// <summary>The PPPoE session id of the connection's first packet (pppoe-session-id-logging), null without PPPoE.</summary>
+    public ushort? PppoeSessionId { get; set; }
 }

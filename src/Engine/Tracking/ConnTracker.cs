@@ -1,6 +1,10 @@
+using System.Runtime.InteropServices;
 using ConnTrack.Engine.Config;
 using ConnTrack.Engine.Decoding;
+using ConnTrack.Engine.Net;
 using ConnTrack.Engine.Records;
+using ConnTrack.Engine.Timers;
+using ConnTrack.Engine.Tracking.Tcp;
 
 namespace ConnTrack.Engine.Tracking;
 
@@ -11,29 +15,459 @@ public interface IConnSink
 }
 
 /// <summary>
-/// The connection table: one lookup per packet, Zeek's TCP/UDP/ICMP state, timers on packet time,
-/// a record handed to the sink when a connection ends.
+/// The connection table: one lookup per packet, Zeek's TCP/UDP/ICMP semantics, timers on packet time,
+/// and a conn.log record handed to the sink when a connection ends (timer, reuse, or the end of input).
 /// </summary>
 public sealed class ConnTracker
 {
+    private readonly Dictionary<FlowKey, Connection> _table = new();
+    private readonly TimerQueue _timers = new();
+    private readonly UidGenerator _uids;
+    private readonly LocalNetworks _localNets;
+    private readonly HashSet<PortSpec> _likelyServerPorts;
+
+    private readonly long _tcpInactivity, _udpInactivity, _icmpInactivity, _unknownInactivity;
+    private readonly long _synTimeout, _sessionTimer, _linger, _attemptDelay, _closeDelay;
+    private long _now;
+
     public ConnTracker(ConnTrackOptions options, IConnSink sink)
     {
         Options = options;
         Sink = sink;
+        _uids = new UidGenerator(options.UidSeed);
+        _localNets = new LocalNetworks(options.LocalNets);
+        _likelyServerPorts = options.LikelyServerPorts;
+        _tcpInactivity = Nanos(options.TcpInactivityTimeout);
+        _udpInactivity = Nanos(options.UdpInactivityTimeout);
+        _icmpInactivity = Nanos(options.IcmpInactivityTimeout);
+        _unknownInactivity = Nanos(options.UnknownIpInactivityTimeout);
+        _synTimeout = Nanos(options.TcpSynTimeout);
+        _sessionTimer = Nanos(options.TcpSessionTimer);
+        _linger = Nanos(options.TcpConnectionLinger);
+        _attemptDelay = Nanos(options.TcpAttemptDelay);
+        _closeDelay = Nanos(options.TcpCloseDelay);
     }
+
+    private static long Nanos(TimeSpan t) => t.Ticks * 100;
 
     public ConnTrackOptions Options { get; }
     public IConnSink Sink { get; }
 
     /// <summary>Connections currently tracked.</summary>
-    public int OpenConnections => 0;
+    public int OpenConnections => _table.Count;
 
-    /// <summary>Tracks one packet (and first expires the timers due at its time).</summary>
-    public void Process(in PacketSummary packet) => throw new NotImplementedException("tracker: see issue 2");
+    /// <summary>New connections not tracked because the table was full (MaxConnections).</summary>
+    public long DroppedForCapacity { get; private set; }
 
-    /// <summary>Moves the clock to <paramref name="now"/> (ns) without a packet, expiring what is due (live capture).</summary>
-    public void AdvanceTime(long now) => throw new NotImplementedException("tracker: see issue 2");
+    /// <summary>Tracks one packet, after expiring the timers due at its time.</summary>
+    public void Process(in PacketSummary p)
+    {
+        AdvanceTime(p.Timestamp);
+
+        ushort srcPort = p.SrcPort, dstPort = p.DstPort;
+        bool canonical = true;
+        TransportProto kind;
+        switch (p.Protocol)
+        {
+            case 6: kind = TransportProto.Tcp; break;
+            case 17: kind = TransportProto.Udp; break;
+            case 1:
+                kind = TransportProto.Icmp;
+                dstPort = IcmpCounterpart.ForIcmp4((byte)p.SrcPort, (byte)p.DstPort, out bool oneWay4);
+                canonical = !oneWay4;
+                break;
+            case 58:
+                kind = TransportProto.Icmp;
+                dstPort = IcmpCounterpart.ForIcmp6((byte)p.SrcPort, (byte)p.DstPort, out bool oneWay6);
+                canonical = !oneWay6;
+                break;
+            default:
+                kind = TransportProto.Unknown;
+                srcPort = dstPort = 0;
+                break;
+        }
+
+        bool vlanKey = Options.VlanAwareConnKey;
+        // A VLAN-aware key tells "no tag" from "tag with id 0": ids are stored plus one.
+        var key = FlowKey.Create(p.Src, srcPort, p.Dst, dstPort, p.Protocol, canonical,
+                                 vlanKey && p.HasVlan ? (ushort)(p.Vlan + 1) : (ushort)0,
+                                 vlanKey && p.HasInnerVlan ? (ushort)(p.InnerVlan + 1) : (ushort)0);
+
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_table, key, out bool exists);
+        Connection conn;
+        if (!exists)
+        {
+            if (_table.Count > Options.MaxConnections)
+            {
+                _table.Remove(key);
+                DroppedForCapacity++;
+                return;
+            }
+            conn = slot = NewConnection(p, key, kind, srcPort, dstPort);
+        }
+        else
+        {
+            conn = slot!;
+            if (conn.Tcp is { } tcp && tcp.IsReuse(p, p.Timestamp, _linger))
+            {
+                // The old connection ends here; the packet starts a new one under the same key.
+                conn.Removed = true;
+                var next = NewConnection(p, key, kind, srcPort, dstPort);
+                slot = next;
+                Emit(conn);
+                conn = next;
+            }
+        }
+
+        bool isOrig = p.Src == conn.OrigAddr && srcPort == conn.OrigPort;
+        switch (kind)
+        {
+            case TransportProto.Tcp: DeliverTcp(conn, p, isOrig); break;
+            case TransportProto.Udp: DeliverUdp(conn, p, isOrig); break;
+            case TransportProto.Icmp: DeliverIcmp(conn, p, isOrig); break;
+            default:
+                CountPacket(conn, p, isOrig);
+                conn.LastTime = p.Timestamp;
+                break;
+        }
+    }
+
+    private Connection NewConnection(in PacketSummary p, in FlowKey key, TransportProto kind, ushort srcPort, ushort dstPort)
+    {
+        var conn = new Connection(this, key, kind, p.Protocol, p.Timestamp)
+        {
+            OrigAddr = p.Src, OrigPort = srcPort, RespAddr = p.Dst, RespPort = dstPort,
+            Vlan = p.HasVlan ? p.Vlan : null, InnerVlan = p.HasInnerVlan ? p.InnerVlan : null,
+            OrigL2 = p.SrcMac, RespL2 = p.DstMac, HasL2 = p.HasMacs,
+            PppoeSessionId = p.HasPppoe ? p.PppoeSessionId : null,
+        };
+
+        bool flip = false;
+        switch (kind)
+        {
+            case TransportProto.Tcp:
+                conn.Tcp = new TcpSession(conn, (ulong)Math.Max(0, Options.TcpExcessiveDataWithoutFurtherAcks));
+                flip = WantsTcpFlip(p.Flags, srcPort, dstPort);
+                conn.Tcp.StartedWithSynAck = (p.Flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
+                _timers.Add(new ConnTimer(conn, ConnTimerKind.TcpExpire, conn.SessionTimerGeneration, p.Timestamp + _synTimeout));
+                // Zeek starts a TCP connection on the UDP inactivity timeout until its handshake completes.
+                SetInactivityTimeout(conn, _udpInactivity);
+                break;
+            case TransportProto.Udp:
+                flip = IsLikelyServerPort(srcPort, TransportProto.Udp) && !IsLikelyServerPort(dstPort, TransportProto.Udp);
+                SetInactivityTimeout(conn, _udpInactivity);
+                break;
+            case TransportProto.Icmp:
+                SetInactivityTimeout(conn, _icmpInactivity);
+                break;
+            default:
+                SetInactivityTimeout(conn, _unknownInactivity);
+                break;
+        }
+
+        // Never make a broadcast address the originator.
+        if (flip && !(p.Dst.IsIPv4 && p.Dst.IPv4Value == 0xFFFF_FFFF))
+            conn.FlipRoles();
+        return conn;
+    }
+
+    private bool IsLikelyServerPort(ushort port, TransportProto proto) => _likelyServerPorts.Contains(new PortSpec(port, proto));
+
+    /// <summary>Zeek's TCPAnalyzer::WantConnection flip heuristic for a connection not starting with a plain SYN.</summary>
+    private bool WantsTcpFlip(TcpFlags flags, ushort srcPort, ushort dstPort)
+    {
+        bool syn = (flags & TcpFlags.Syn) != 0;
+        if (syn && (flags & TcpFlags.Ack) == 0) return false;
+        if (!IsLikelyServerPort(srcPort, TransportProto.Tcp)) return false;
+        if (IsLikelyServerPort(dstPort, TransportProto.Tcp))
+            return !syn && srcPort < dstPort; // both plausible: favour the lower port, never for SYN-ACKs (stealth scans)
+        return true;
+    }
+
+    private void DeliverTcp(Connection conn, in PacketSummary p, bool isOrig)
+    {
+        var tcp = conn.Tcp!;
+        if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
+        {
+            (isOrig ? tcp.Orig : tcp.Resp).ChecksumError();
+            return;
+        }
+
+        // A connection first seen with a SYN-ACK flips once an ack or data shows who the client is.
+        if (tcp.StartedWithSynAck && tcp.Orig.State == TcpEndpointState.SynAckSent && tcp.Resp.State == TcpEndpointState.Inactive &&
+            (p.Flags & (TcpFlags.Syn | TcpFlags.Rst)) == 0 && ((p.Flags & TcpFlags.Ack) != 0 || p.PayloadLength > 0))
+        {
+            tcp.StartedWithSynAck = false;
+            conn.FlipRolesRewritingHistory();
+            isOrig = !isOrig;
+        }
+
+        tcp.Process(p, isOrig, p.Timestamp);
+        // Process may have flipped the roles (SYN/SYN-ACK reversal): count with the direction as it is now.
+        CountPacket(conn, p, p.Src == conn.OrigAddr && p.SrcPort == conn.OrigPort);
+    }
+
+    // Connection-level history masks for UDP (Zeek's HIST_ORIG_DATA_PKT / HIST_RESP_DATA_PKT).
+    private const uint HistOrigData = 0x1, HistRespData = 0x1 << 16;
+
+    private void DeliverUdp(Connection conn, in PacketSummary p, bool isOrig)
+    {
+        if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
+        {
+            if (isOrig) conn.ScaledHistoryEntry('C', ref conn.OrigChecksumCount, ref conn.OrigChecksumThreshold);
+            else conn.ScaledHistoryEntry('c', ref conn.RespChecksumCount, ref conn.RespChecksumThreshold);
+            return;
+        }
+        CountPacket(conn, p, isOrig);
+        conn.LastTime = p.Timestamp;
+        // Zeek counts UDP payload from the UDP header's own length field, not the IP length.
+        int len = p.UdpLength - 8;
+        if (isOrig)
+        {
+            conn.CheckHistory(HistOrigData, 'D');
+            conn.OrigLen = conn.OrigLen < 0 ? len : conn.OrigLen + len;
+        }
+        else
+        {
+            conn.CheckHistory(HistRespData, 'd');
+            conn.RespLen = conn.RespLen < 0 ? len : conn.RespLen + len;
+        }
+    }
+
+    private void DeliverIcmp(Connection conn, in PacketSummary p, bool isOrig)
+    {
+        if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
+            return;
+        conn.LastTime = p.Timestamp;
+        if (isOrig) conn.OrigLen = conn.OrigLen < 0 ? p.PayloadLength : conn.OrigLen + p.PayloadLength;
+        else conn.RespLen = conn.RespLen < 0 ? p.PayloadLength : conn.RespLen + p.PayloadLength;
+        if (p.CapturedPayloadLength >= p.PayloadLength)
+            CountPacket(conn, p, isOrig);
+    }
+
+    private static void CountPacket(Connection conn, in PacketSummary p, bool isOrig)
+    {
+        if (isOrig)
+        {
+            conn.OrigPkts++;
+            conn.OrigIpBytes += (ulong)p.IpLength;
+        }
+        else
+        {
+            conn.RespPkts++;
+            conn.RespIpBytes += (ulong)p.IpLength;
+        }
+    }
+
+    // ---- timers ----
+
+    /// <summary>Moves the clock to <paramref name="now"/> (ns), expiring what is due (Zeek's TimerMgr::Advance).</summary>
+    public void AdvanceTime(long now)
+    {
+        if (now < _now) now = _now; // network time never goes back
+        _now = now;
+        int max = Options.MaxTimerExpires;
+        int expired = 0;
+        while ((max <= 0 || expired < max) && _timers.TryTakeDue(now, out var timer))
+        {
+            expired++;
+            Fire(timer, now);
+        }
+    }
+
+    private void Fire(in ConnTimer timer, long now)
+    {
+        var conn = timer.Conn;
+        if (conn.Removed) return;
+        switch (timer.Kind)
+        {
+            case ConnTimerKind.Inactivity:
+                if (timer.Generation != conn.InactivityGeneration) return;
+                if (conn.LastTime + conn.InactivityTimeout <= now) Remove(conn);
+                else _timers.Add(new ConnTimer(conn, ConnTimerKind.Inactivity, conn.InactivityGeneration, conn.LastTime + conn.InactivityTimeout));
+                break;
+
+            case ConnTimerKind.TcpExpire:
+                if (timer.Generation != conn.SessionTimerGeneration) return;
+                FireTcpExpire(conn, now);
+                break;
+
+            case ConnTimerKind.TcpAttempt:
+            {
+                if (timer.Generation != conn.SessionTimerGeneration) return;
+                var tcp = conn.Tcp!;
+                if (!tcp.IsActive) return;
+                if (tcp.Orig.State is TcpEndpointState.SynSent or TcpEndpointState.SynAckSent && tcp.Resp.State == TcpEndpointState.Inactive)
+                {
+                    tcp.IsActive = false;
+                    Remove(conn);
+                }
+                break;
+            }
+
+            case ConnTimerKind.TcpCloseDelete:
+                if (timer.Generation != conn.SessionTimerGeneration) return;
+                Remove(conn);
+                break;
+        }
+    }
+
+    private void FireTcpExpire(Connection conn, long now)
+    {
+        var tcp = conn.Tcp!;
+        if (!tcp.IsActive) return;
+        var o = tcp.Orig;
+        var r = tcp.Resp;
+        if (conn.LastTime + _linger < now)
+        {
+            if (o.DidClose || r.DidClose)
+            {
+                if ((o.DidClose && r.DidClose) ||
+                    o.State == TcpEndpointState.Reset || r.State == TcpEndpointState.Reset ||
+                    o.State == TcpEndpointState.Inactive || r.State == TcpEndpointState.Inactive)
+                {
+                    tcp.IsActive = false;
+                    Remove(conn);
+                    return;
+                }
+            }
+            if (r.State == TcpEndpointState.Inactive && o.State == TcpEndpointState.Inactive)
+            {
+                Remove(conn);
+                return;
+            }
+        }
+        _timers.Add(new ConnTimer(conn, ConnTimerKind.TcpExpire, conn.SessionTimerGeneration, now + _sessionTimer));
+    }
+
+    private void SetInactivityTimeout(Connection conn, long timeout)
+    {
+        if (timeout == conn.InactivityTimeout) return;
+        conn.InactivityGeneration++;
+        if (timeout > 0)
+            _timers.Add(new ConnTimer(conn, ConnTimerKind.Inactivity, conn.InactivityGeneration, conn.LastTime + timeout));
+        conn.InactivityTimeout = timeout;
+    }
+
+    internal void OnHandshakeDone(Connection conn) => SetInactivityTimeout(conn, _tcpInactivity);
+
+    /// <summary>connection_established: base/protocols/conn/inactivity.zeek applies the per-port timeouts here.</summary>
+    internal void OnEstablished(Connection conn)
+    {
+        if (Options.PortInactivityTimeouts.TryGetValue(new PortSpec(conn.RespPort, TransportProto.Tcp), out var t))
+            SetInactivityTimeout(conn, Nanos(t));
+    }
+
+    internal void ArmAttemptTimer(Connection conn, long now)
+    {
+        if (_attemptDelay > 0)
+            _timers.Add(new ConnTimer(conn, ConnTimerKind.TcpAttempt, conn.SessionTimerGeneration, now + _attemptDelay));
+    }
+
+    internal void ArmExpireTimer(Connection conn, long from) =>
+        _timers.Add(new ConnTimer(conn, ConnTimerKind.TcpExpire, conn.SessionTimerGeneration, from + _sessionTimer));
+
+    /// <summary>Both sides closed: cancel the session timers and delete after tcp_close_delay.</summary>
+    internal void ArmCloseTimer(Connection conn)
+    {
+        conn.SessionTimerGeneration++;
+        _timers.Add(new ConnTimer(conn, ConnTimerKind.TcpCloseDelete, conn.SessionTimerGeneration, conn.LastTime + _closeDelay));
+    }
+
+    // ---- removal ----
+
+    private void Remove(Connection conn)
+    {
+        conn.Removed = true;
+        if (_table.TryGetValue(conn.Key, out var current) && ReferenceEquals(current, conn))
+            _table.Remove(conn.Key);
+        Emit(conn);
+    }
 
     /// <summary>Ends every open connection, as Zeek does at the end of its input.</summary>
-    public void FlushAll() => throw new NotImplementedException("tracker: see issue 2");
+    public void FlushAll()
+    {
+        var open = new List<Connection>(_table.Values);
+        open.Sort((a, b) => a.StartTime.CompareTo(b.StartTime));
+        _table.Clear();
+        _timers.Clear();
+        foreach (var conn in open)
+        {
+            conn.Removed = true;
+            Emit(conn);
+        }
+    }
+
+    private void Emit(Connection conn) => Sink.Write(BuildRecord(conn));
+
+    /// <summary>conn.log's fields for a connection, derived at removal as Zeek's set_conn does.</summary>
+    private ConnRecord BuildRecord(Connection conn)
+    {
+        var history = conn.History;
+        var rec = new ConnRecord
+        {
+            Ts = conn.StartTime,
+            Uid = _uids.NextUid(),
+            OrigH = conn.OrigAddr,
+            OrigP = conn.OrigPort,
+            RespH = conn.RespAddr,
+            RespP = conn.RespPort,
+            Proto = conn.Kind,
+            MissedBytes = conn.MissedBytes,
+            History = history.Length > 0 ? history : null,
+            OrigPkts = conn.OrigPkts,
+            OrigIpBytes = conn.OrigIpBytes,
+            RespPkts = conn.RespPkts,
+            RespIpBytes = conn.RespIpBytes,
+            IpProto = conn.Protocol,
+        };
+        rec.Vlan = conn.Vlan;
+        rec.InnerVlan = conn.InnerVlan;
+        rec.PppoeSessionId = conn.PppoeSessionId;
+        if (conn.HasL2)
+        {
+            rec.OrigL2Addr = conn.OrigL2;
+            rec.RespL2Addr = conn.RespL2;
+        }
+
+        ulong origSize, respSize;
+        switch (conn.Kind)
+        {
+            case TransportProto.Tcp:
+                var tcp = conn.Tcp!;
+                origSize = tcp.Orig.Size();
+                respSize = tcp.Resp.Size();
+                rec.ConnState = ConnStateClassifier.Tcp(tcp.Orig.State, tcp.Resp.State, origSize, respSize, history);
+                break;
+            case TransportProto.Udp:
+                origSize = (ulong)Math.Max(0, conn.OrigLen);
+                respSize = (ulong)Math.Max(0, conn.RespLen);
+                rec.ConnState = ConnStateClassifier.Udp(conn.OrigLen >= 0, conn.RespLen >= 0);
+                break;
+            case TransportProto.Icmp:
+                origSize = (ulong)Math.Max(0, conn.OrigLen);
+                respSize = (ulong)Math.Max(0, conn.RespLen);
+                rec.ConnState = "OTH";
+                break;
+            default:
+                origSize = respSize = 0;
+                rec.ConnState = "OTH";
+                break;
+        }
+
+        long duration = conn.LastTime - conn.StartTime;
+        if (duration > 0)
+        {
+            rec.Duration = duration;
+            rec.OrigBytes = origSize;
+            rec.RespBytes = respSize;
+        }
+
+        if (!_localNets.IsEmpty)
+        {
+            rec.LocalOrig = _localNets.Contains(conn.OrigAddr);
+            rec.LocalResp = _localNets.Contains(conn.RespAddr);
+        }
+        return rec;
+    }
 }

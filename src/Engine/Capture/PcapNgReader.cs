@@ -1,0 +1,307 @@
+using System.Buffers.Binary;
+
+namespace ConnTrack.Engine.Capture;
+
+/// <summary>
+/// pcapng: a sequence of blocks in sections. Each Section Header Block sets the byte order of its section and
+/// starts a new list of interfaces; Interface Description Blocks give each interface its link type, snap length
+/// and timestamp resolution/offset; Enhanced, Simple and (obsolete) Packet Blocks carry packets. Every other
+/// block is skipped by its length.
+/// </summary>
+public sealed class PcapNgReader : FileCaptureReader
+{
+    internal const uint SectionHeaderType = 0x0A0D0D0A;
+    private const uint ByteOrderMagic = 0x1A2B3C4D;
+    private const uint InterfaceDescriptionType = 1;
+    private const uint PacketType = 2;            // obsolete Packet Block
+    private const uint SimplePacketType = 3;
+    private const uint EnhancedPacketType = 6;
+
+    private const ushort OptEndOfOpt = 0;
+    private const ushort OptIfTsResol = 9;
+    private const ushort OptIfTsOffset = 14;
+
+    /// <summary>No block we read into memory may be larger than this; bigger ones are corrupt.</summary>
+    private const int MaxBufferedBlock = 16 * 1024 * 1024;
+
+    private bool _bigEndian;
+    private InterfaceInfo[] _interfaces = new InterfaceInfo[4];
+    private int _interfaceCount;
+    private long _lastTimestamp;
+
+    internal PcapNgReader(CaptureInput input, CaptureSource source) : base(input, source)
+    {
+        // The first block must be a section header; a bad one means this is not a pcapng file at all.
+        if (!input.Ensure(12))
+            ThrowTruncated(0, "the pcapng section header block");
+        uint bom = BinaryPrimitives.ReadUInt32LittleEndian(input.Peek(8, 4));
+        if (bom != ByteOrderMagic && BinaryPrimitives.ReverseEndianness(bom) != ByteOrderMagic)
+            throw new CaptureFormatException(FilePath, 0, CaptureProblem.NotACapture,
+                "not a pcap or pcapng capture file: the section header has no byte-order magic");
+        ReadSectionHeader(0);
+    }
+
+    /// <summary>Sections seen so far.</summary>
+    public int SectionCount { get; private set; }
+
+    /// <summary>Interfaces described in the current section.</summary>
+    public int InterfaceCount => _interfaceCount;
+
+    /// <summary>
+    /// The link type of interface <paramref name="index"/> of the current section (possibly a value outside
+    /// <see cref="LinkType"/>: reading a packet of such an interface throws).
+    /// </summary>
+    public LinkType GetInterfaceLinkType(int index) =>
+        (uint)index < (uint)_interfaceCount ? _interfaces[index].LinkType : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public override bool TryReadNext(out RawFrame frame)
+    {
+        var input = Input;
+        while (true)
+        {
+            long offset = input.Position;
+            if (!input.Ensure(8))
+            {
+                if (input.Available == 0)
+                {
+                    frame = default;
+                    return false;
+                }
+                ThrowTruncated(offset, "a block header");
+            }
+
+            uint type = U32(input.Peek(4));
+            if (type == SectionHeaderType)
+            {
+                ReadSectionHeader(offset);
+                continue;
+            }
+
+            uint length = U32(input.Peek(4, 4));
+            if (length < 12 || (length & 3) != 0)
+                ThrowCorrupt(offset, $"block of type 0x{type:x} has an invalid length {length}");
+
+            switch (type)
+            {
+                case EnhancedPacketType:
+                case PacketType:
+                case SimplePacketType:
+                    if (ReadPacketBlock(type, (int)CheckedBlockLength(offset, type, length), offset, out frame))
+                        return true;
+                    break;
+                case InterfaceDescriptionType:
+                    ReadInterfaceDescription((int)CheckedBlockLength(offset, type, length), offset);
+                    break;
+                default:
+                    if (!input.Skip(length))
+                        ThrowTruncated(offset, $"a block of type 0x{type:x}");
+                    break;
+            }
+        }
+    }
+
+    private uint CheckedBlockLength(long offset, uint type, uint length)
+    {
+        if (length > MaxBufferedBlock)
+            ThrowCorrupt(offset, $"block of type 0x{type:x} claims an absurd length {length}");
+        if (!Input.Ensure((int)length))
+            ThrowTruncated(offset, $"a block of type 0x{type:x}");
+        if (U32(Input.Peek((int)length - 4, 4)) != length)
+            ThrowCorrupt(offset, $"block of type 0x{type:x}: trailing length does not match {length}");
+        return length;
+    }
+
+    private bool ReadPacketBlock(uint type, int length, long offset, out RawFrame frame)
+    {
+        var input = Input;
+        var block = input.Peek(length);
+        int bodyLength = length - 12;
+        var body = block.Slice(8, bodyLength);
+
+        int interfaceId;
+        long timestamp;
+        uint capLength;
+        uint origLength;
+        int dataStart;
+        if (type == SimplePacketType)
+        {
+            if (bodyLength < 4)
+                ThrowCorrupt(offset, "simple packet block too short");
+            interfaceId = 0;
+            if (_interfaceCount == 0)
+                ThrowCorrupt(offset, "simple packet block before any interface description");
+            origLength = U32(body);
+            dataStart = 4;
+            // No captured length: it is the original length, cut by the snap length and the block's room.
+            capLength = Math.Min(origLength, (uint)(bodyLength - 4));
+            uint snap = _interfaces[0].SnapLength;
+            if (snap != 0)
+                capLength = Math.Min(capLength, snap);
+            timestamp = _lastTimestamp;
+        }
+        else
+        {
+            const int fixedLength = 20; // EPB: interface 4, PB: interface 2 + drops 2; then ts 8, lengths 8
+            if (bodyLength < fixedLength)
+                ThrowCorrupt(offset, "packet block too short");
+            interfaceId = type == EnhancedPacketType ? (int)Math.Min(U32(body), int.MaxValue) : U16(body);
+            ulong units = ((ulong)U32(body[4..]) << 32) | U32(body[8..]);
+            capLength = U32(body[12..]);
+            origLength = U32(body[16..]);
+            dataStart = 20;
+            if (capLength > (uint)(bodyLength - fixedLength))
+                ThrowCorrupt(offset, $"packet block claims a captured length of {capLength}, more than its block holds");
+            if ((uint)interfaceId >= (uint)_interfaceCount)
+                ThrowCorrupt(offset, $"packet block for interface {interfaceId}, which is not described");
+            timestamp = _interfaces[interfaceId].ToNanos(units);
+            _lastTimestamp = timestamp;
+        }
+
+        ref readonly var iface = ref _interfaces[interfaceId];
+        if (!iface.Supported)
+            ThrowUnsupportedLinkType(offset, (uint)iface.LinkType);
+        int keep = (int)Math.Min(capLength, (uint)iface.EffectiveSnapLength);
+        int original = origLength > int.MaxValue ? int.MaxValue : (int)origLength;
+        frame = new RawFrame(block.Slice(8 + dataStart, keep), timestamp, original, iface.LinkType, offset);
+        input.Advance(length);
+        return true;
+    }
+
+    private void ReadInterfaceDescription(int length, long offset)
+    {
+        var block = Input.Peek(length);
+        var body = block[8..^4];
+        if (body.Length < 8)
+            ThrowCorrupt(offset, "interface description block too short");
+        // An interface of a link type we cannot decode is only an error once a packet uses it: capture tools
+        // write descriptions of every interface they saw (Zeek reads such files by their packets' interfaces).
+        uint link = U16(body);
+        uint snap = U32(body[4..]);
+
+        bool pow2 = false;
+        int exponent = 6;
+        long offsetSeconds = 0;
+        var options = body[8..];
+        while (options.Length >= 4)
+        {
+            ushort code = U16(options);
+            ushort optLength = U16(options[2..]);
+            if (code == OptEndOfOpt)
+                break;
+            int padded = (optLength + 3) & ~3;
+            if (4 + padded > options.Length)
+                ThrowCorrupt(offset, "interface description option runs past its block");
+            var value = options.Slice(4, optLength);
+            if (code == OptIfTsResol && optLength >= 1)
+            {
+                pow2 = (value[0] & 0x80) != 0;
+                exponent = value[0] & 0x7F;
+            }
+            else if (code == OptIfTsOffset && optLength >= 8)
+            {
+                offsetSeconds = _bigEndian ? BinaryPrimitives.ReadInt64BigEndian(value) : BinaryPrimitives.ReadInt64LittleEndian(value);
+            }
+            options = options[(4 + padded)..];
+        }
+
+        if (_interfaceCount == _interfaces.Length)
+            Array.Resize(ref _interfaces, _interfaces.Length * 2);
+        _interfaces[_interfaceCount++] = new InterfaceInfo((LinkType)link, snap, pow2, exponent, offsetSeconds);
+        Input.Advance(length);
+    }
+
+    private void ReadSectionHeader(long offset)
+    {
+        var input = Input;
+        if (!input.Ensure(12))
+            ThrowTruncated(offset, "a section header block");
+        uint bom = BinaryPrimitives.ReadUInt32LittleEndian(input.Peek(8, 4));
+        if (bom == ByteOrderMagic)
+            _bigEndian = false;
+        else if (BinaryPrimitives.ReverseEndianness(bom) == ByteOrderMagic)
+            _bigEndian = true;
+        else
+            ThrowCorrupt(offset, "section header block without a valid byte-order magic");
+
+        uint length = U32(input.Peek(4, 4));
+        if (length < 28 || (length & 3) != 0)
+            ThrowCorrupt(offset, $"section header block has an invalid length {length}");
+        CheckedBlockLength(offset, SectionHeaderType, length);
+        var body = input.Peek(8, 8);
+        ushort major = U16(body[4..]);
+        if (major != 1)
+            ThrowCorrupt(offset, $"unsupported pcapng version {major}.{U16(body[6..])}");
+        _interfaceCount = 0;
+        SectionCount++;
+        input.Advance((int)length);
+    }
+
+    private ushort U16(ReadOnlySpan<byte> s) =>
+        _bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(s) : BinaryPrimitives.ReadUInt16LittleEndian(s);
+
+    private uint U32(ReadOnlySpan<byte> s) =>
+        _bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(s) : BinaryPrimitives.ReadUInt32LittleEndian(s);
+
+    /// <summary>One interface of the current section, with its timestamp conversion worked out in advance.</summary>
+    private readonly struct InterfaceInfo
+    {
+        public readonly LinkType LinkType;
+        public readonly uint SnapLength;
+        public readonly int EffectiveSnapLength;
+        public readonly bool Supported;
+        private readonly bool _powerOfTwo;
+        private readonly int _exponent;
+        private readonly ulong _multiplier;   // decimal resolutions finer than or equal to 1 ns: units * multiplier
+        private readonly ulong _divisor;      // decimal resolutions finer than 1 ns: units / divisor
+        private readonly long _offsetNanos;
+
+        public InterfaceInfo(LinkType linkType, uint snapLength, bool powerOfTwo, int exponent, long offsetSeconds)
+        {
+            LinkType = linkType;
+            SnapLength = snapLength;
+            EffectiveSnapLength = CaptureReader.EffectiveSnapLength(snapLength);
+            Supported = IsSupported((uint)linkType);
+            _powerOfTwo = powerOfTwo;
+            _exponent = exponent;
+            _multiplier = 1;
+            _divisor = 1;
+            if (!powerOfTwo)
+            {
+                if (exponent <= 9)
+                    _multiplier = Pow10(9 - exponent);
+                else
+                    _divisor = exponent - 9 >= 20 ? 0 : Pow10(exponent - 9);
+            }
+            _offsetNanos = unchecked(offsetSeconds * 1_000_000_000L);
+        }
+
+        private static ulong Pow10(int n)
+        {
+            ulong r = 1;
+            for (int i = 0; i < n; i++)
+                r *= 10;
+            return r;
+        }
+
+        public long ToNanos(ulong units)
+        {
+            ulong nanos;
+            if (_powerOfTwo)
+            {
+                int n = _exponent;
+                ulong whole = n >= 64 ? 0 : units >> n;
+                UInt128 fraction = n >= 64 ? units : units & ((1UL << n) - 1);
+                nanos = unchecked(whole * 1_000_000_000UL + (ulong)((fraction * 1_000_000_000UL) >> n));
+            }
+            else if (_divisor == 1)
+            {
+                nanos = unchecked(units * _multiplier);
+            }
+            else
+            {
+                nanos = _divisor == 0 ? 0 : units / _divisor;
+            }
+            return unchecked((long)nanos + _offsetNanos);
+        }
+    }
+}
