@@ -19,6 +19,7 @@ public sealed class BenchArgs
     public long MemConnections { get; private set; } = 1_000_000;
     public double StreamGb { get; private set; } = 10;
     public int VerifyFrames { get; private set; } = 100_000;
+    public long SynFlood { get; private set; }
     public List<string> Positional { get; } = new();
     public string[] Raw { get; private set; } = [];
 
@@ -41,6 +42,7 @@ public sealed class BenchArgs
           --no-peers           skip tshark and argus
           --mem-connections N  half-open connections for the memory probe (default 1,000,000; 0 skips)
           --stream-gb G        size of the streamed capture (default 10; --quick 0.5; 0 skips)
+          --synflood N         (gen) write N SYNs with distinct tuples instead (the memory probe's traffic)
           --verify-frames N    frames checked with PacketDotNet before measuring (default 100,000)
         """;
 
@@ -66,6 +68,7 @@ public sealed class BenchArgs
                 case "--no-peers": a.Peers = false; break;
                 case "--mem-connections": a.MemConnections = ParseCount(Next()); break;
                 case "--stream-gb": a.StreamGb = double.Parse(Next(), CultureInfo.InvariantCulture); streamSet = true; break;
+                case "--synflood": a.SynFlood = ParseCount(Next()); break;
                 case "--verify-frames": a.VerifyFrames = (int)ParseCount(Next()); break;
                 case "-h" or "--help": a.Command = "help"; break;
                 default:

@@ -10,6 +10,18 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 // Child processes: each measurement runs in a fresh process so that heaps, JIT state and peak RSS are its own.
 if (args.Length >= 2 && args[0] == "--child")
 {
+    if (args[1] == "tuples")
+    {
+        // Debug aid: one line per record of the engine over a file (tuple, state, history, packets).
+        var runner = new ConnTrack.Engine.ConnTraceRunner(new ConnTrack.Engine.Config.ConnTrackOptions());
+        static void Print(ConnTrack.Engine.Records.ConnRecord rec) =>
+            Console.WriteLine($"{rec.OrigH} {rec.OrigP} {rec.RespH} {rec.RespP} {rec.Proto} {rec.ConnState} {rec.History} {rec.OrigPkts} {rec.RespPkts}");
+        foreach (var rec in runner.ReadFile(args[2]))
+            Print(rec);
+        foreach (var rec in runner.Finish()) // Finish flushes when called: only after the file is read
+            Print(rec);
+        return 0;
+    }
     ProbeResult r = args[1] switch
     {
         "engine" => EngineProbe.Run(args[2]),
@@ -43,7 +55,7 @@ switch (a.Command)
     case "gen":
     {
         var path = a.Out ?? a.Positional.FirstOrDefault() ?? Bench.DefaultCapturePath(repo, a);
-        var stats = Bench.Generate(path, a);
+        var stats = a.SynFlood > 0 ? Bench.GenerateSynFlood(path, a) : Bench.Generate(path, a);
         Console.WriteLine($"{path}: {stats}");
         return 0;
     }
@@ -91,6 +103,12 @@ namespace ConnTrack.Bench
                 stats = new CaptureGenerator(GeneratorOptionsFor(a), sink).Run();
             File.Move(tmp, path, overwrite: true);
             return stats;
+        }
+
+        public static GeneratorStats GenerateSynFlood(string path, BenchArgs a)
+        {
+            using var sink = new PcapFileSink(path);
+            return new CaptureGenerator(GeneratorOptionsFor(a) with { Packets = a.SynFlood }, sink).RunSynFlood(a.SynFlood);
         }
 
         /// <summary>Regenerates the first frames of the capture in memory and checks them with PacketDotNet.</summary>
@@ -195,6 +213,7 @@ namespace ConnTrack.Bench
 
             var results = new List<ProbeResult>();
             Console.WriteLine("tcpdump -r FILE -w /dev/null");
+            ExternalTool.Run("tcpdump warm-up", "tcpdump", ["-r", capture, "-w", "/dev/null"]); // not counted
             var tcpdump = Best(a.Reps, () => ExternalTool.Run("tcpdump (libpcap read)", "tcpdump", ["-r", capture, "-w", "/dev/null"]));
             results.Add(tcpdump);
 

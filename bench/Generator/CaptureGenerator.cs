@@ -85,15 +85,14 @@ public sealed class CaptureGenerator
         for (long n = 0; n < count && !_stopped; n++)
         {
             var s = new Session();
-            StartSession(ref s);
-            s.Kind = SessionKind.TcpUnanswered;
+            StartSession(ref s, SessionKind.TcpUnanswered);
             _clock += 1000;
             EmitTcp(ref s, fromClient: true, Syn, s.CSeq - 1, 0, 0);
         }
         return _stats;
     }
 
-    private void StartSession(ref Session s)
+    private void StartSession(ref Session s, SessionKind? kind = null)
     {
         long n = _nextSessionNumber++;
         s = default;
@@ -107,7 +106,7 @@ public sealed class CaptureGenerator
         s.V6 = _rng.Chance(_options.Ipv6Share);
 
         int r = _rng.Next(1000);
-        s.Kind = r switch
+        s.Kind = kind ?? r switch
         {
             < 700 => SessionKind.TcpNormal,
             < 750 => SessionKind.TcpRejected,

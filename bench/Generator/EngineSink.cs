@@ -14,9 +14,6 @@ public sealed class EngineSink : IFrameSink
     /// <summary>Records the engine finished so far (taken and dropped as they come).</summary>
     public long Records { get; private set; }
 
-    /// <summary>Called every <see cref="EveryFrames"/> frames (memory sampling).</summary>
-    public Action? Tick { get; set; }
-    public long EveryFrames { get; set; } = 1 << 20;
     private long _frames;
 
     public void Write(long timestampNs, ReadOnlySpan<byte> frame)
@@ -28,8 +25,6 @@ public sealed class EngineSink : IFrameSink
             foreach (var _ in _runner.TakeFinished())
                 Records++;
         }
-        if (Tick is not null && _frames % EveryFrames == 0)
-            Tick();
     }
 
     public void Drain()

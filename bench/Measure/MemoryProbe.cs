@@ -41,6 +41,7 @@ public static class MemoryProbe
             result.Notes["open"] = open.ToString();
             result.Notes["heapBefore"] = before.ToString();
             result.Notes["heapAfter"] = after.ToString();
+            result.Notes["weirds"] = string.Join(", ", runner.Weirds.All.OrderByDescending(kv => kv.Value).Take(6).Select(kv => $"{kv.Key}={kv.Value}"));
             result.Notes["bytesPerConnection"] = open > 0 ? ((after - before) / (double)open).ToString("F1") : "n/a";
         }
         catch (NotImplementedException e)

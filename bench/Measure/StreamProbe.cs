@@ -21,15 +21,20 @@ public static class StreamProbe
         try
         {
             var runner = new ConnTraceRunner(new ConnTrackOptions());
-            var sink = new EngineSink(runner) { EveryFrames = 1 << 20 };
-            long bytesIn = 0;
-            sink.Tick = () =>
+            var sink = new EngineSink(runner);
+            // About 64 samples over the run, each after a full collection (live heap only).
+            long every = Math.Max(pcapBytes / 64, 1 << 20);
+            long nextSample = every;
+            void Tick(long bytesIn)
             {
+                if (bytesIn < nextSample)
+                    return;
+                nextSample += every;
                 sink.Drain();
                 samples.Add(new Sample(bytesIn / 1e9, GC.GetTotalMemory(true), ProcessStats.CurrentRss(), runner.OpenConnections, sink.Records));
-            };
+            }
             var sw = Stopwatch.StartNew();
-            var wrapped = new ByteCountingSink(sink, b => bytesIn = b);
+            var wrapped = new ByteCountingSink(sink, Tick);
             var generator = new CaptureGenerator(
                 new GeneratorOptions { Packets = long.MaxValue, MaxPcapBytes = pcapBytes, Concurrency = concurrency, Seed = seed }, wrapped);
             var stats = generator.Run();
@@ -73,8 +78,8 @@ public static class StreamProbe
         public void Write(long timestampNs, ReadOnlySpan<byte> frame)
         {
             _bytes += PcapFileSink.RecordHeaderLength + frame.Length;
-            report(_bytes);
             inner.Write(timestampNs, frame);
+            report(_bytes);
         }
     }
 }
