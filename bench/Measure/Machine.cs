@@ -21,6 +21,21 @@ public static class Machine
         $"{Environment.ProcessorCount} logical CPUs ({CpuModel()}), {MemoryTotal()} RAM, " +
         $"{RuntimeInformation.OSDescription}, .NET {Environment.Version}";
 
+    /// <summary>The load average when the benchmark started (set by the runner).</summary>
+    public static string? LoadAtStart { get; set; }
+
+    public static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
     /// <summary>First line of a tool's version output, or null when it is not installed.</summary>
     public static string? ToolVersion(string program, string arg)
     {

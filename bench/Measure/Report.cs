@@ -18,7 +18,8 @@ public sealed class Report(
     IReadOnlyList<ProbeResult> peers,
     ProbeResult? memory,
     ProbeResult? stream,
-    string? module)
+    string? module,
+    ProbeResult? stages)
 {
     private long Packets => engine.Ok ? engine.Packets : generated?.Packets ?? PcapCount.Count(capture);
     private long Connections => engine.Ok ? engine.Records : generated?.Connections ?? 0;
@@ -29,8 +30,8 @@ public sealed class Report(
     public string Table()
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"| Measurement | Wall s (best of {args.Reps}) | Packets/s | Connections/s | MB/s | Speed vs tcpdump | Peak RSS | Notes |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
+        sb.AppendLine($"| Measurement | Wall s (best of {args.Reps}) | CPU s | Packets/s | Connections/s | MB/s | Speed vs tcpdump | Peak RSS | Notes |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var r in new[] { tcpdump, engine, cmdlet }.Concat(peers))
             sb.AppendLine(Row(r));
         return sb.ToString();
@@ -39,7 +40,7 @@ public sealed class Report(
     private string Row(ProbeResult r)
     {
         if (!r.Ok)
-            return $"| {r.Name} | – | – | – | – | – | – | not measured: {Escape(r.Error)} |";
+            return $"| {r.Name} | – | – | – | – | – | – | – | not measured: {Escape(r.Error)} |";
         double pps = Packets / r.Seconds;
         double cps = Connections / r.Seconds;
         double mbps = fileBytes / 1e6 / r.Seconds;
@@ -55,14 +56,13 @@ public sealed class Report(
             notes.Add($"GCs {r.Gen0}/{r.Gen1}/{r.Gen2}");
         if (r.Records > 0)
             notes.Add($"{r.Records:N0} records");
-        if (r.UserSeconds > 0)
-            notes.Add($"cpu user {r.UserSeconds:F2} s sys {r.SystemSeconds:F2} s");
         foreach (var key in new[] { "errors", "weirds" })
         {
             if (r.Notes.TryGetValue(key, out var v) && v.Length > 0)
                 notes.Add($"{key}: {Escape(v)}");
         }
-        return $"| {r.Name} | {r.Seconds:F3} | {pps:N0} | {cps:N0} | {mbps:N0} | {vs} | {Mb(r.PeakRss)} | {string.Join("; ", notes)} |";
+        string cpu = r.UserSeconds + r.SystemSeconds > 0 ? $"{r.UserSeconds + r.SystemSeconds:F2}" : "–";
+        return $"| {r.Name} | {r.Seconds:F3} | {cpu} | {pps:N0} | {cps:N0} | {mbps:N0} | {vs} | {Mb(r.PeakRss)} | {string.Join("; ", notes)} |";
     }
 
     public string Targets()
@@ -73,7 +73,8 @@ public sealed class Report(
         if (engine.Ok && tcpdump.Ok)
         {
             double ratio = tcpdump.Seconds / engine.Seconds;
-            sb.AppendLine($"| Engine (1 thread) packets/s ≥ tcpdump's raw read | {ratio:F2}x tcpdump | {Verdict(ratio >= 1.0)} |");
+            double cpuRatio = (tcpdump.UserSeconds + tcpdump.SystemSeconds) / Math.Max(1e-9, engine.UserSeconds + engine.SystemSeconds);
+            sb.AppendLine($"| Engine (1 thread) packets/s ≥ tcpdump's raw read | {ratio:F2}x tcpdump by wall time ({cpuRatio:F2}x by CPU time) | {Verdict(ratio >= 1.0)} |");
         }
         else
         {
@@ -136,14 +137,16 @@ public sealed class Report(
         sb.AppendLine();
         sb.AppendLine($"- Date: {startedUtc:yyyy-MM-dd HH:mm} UTC");
         sb.AppendLine($"- Machine: {Machine.Describe()}");
+        sb.AppendLine($"- Load average: {Machine.LoadAtStart ?? "?"} when the run started, {Machine.LoadAverage()} at the end (other jobs on the machine make wall times noisy; CPU times are steadier)");
         sb.AppendLine($"- Command (from the repository root): `{Command}`");
         sb.AppendLine($"- Tools: {string.Join("; ", new[] { Machine.ToolVersion("tcpdump", "--version"), Machine.ToolVersion("tshark", "-v"), ArgusVersion() }.Where(v => v is not null))}");
         if (module is not null)
             sb.AppendLine($"- Module imported: `{Path.GetRelativePath(Environment.CurrentDirectory, module)}`");
         sb.AppendLine($"- Capture: `{Path.GetFileName(capture)}` ({fileBytes / 1e6:N1} MB, classic pcap, Ethernet)" +
-                      (generated is null ? "" : $", generated with seed {args.Seed}, {args.Concurrency:N0} concurrent connections in {generateSeconds:F1} s: {generated}"));
+                      (generated is null ? "" : $", generated with seed {args.Seed}, {args.Concurrency:N0} concurrent connections" +
+                      (generateSeconds > 0 ? $" in {generateSeconds:F1} s" : " (reused: same options, same bytes)") + $": {generated}"));
         sb.AppendLine();
-        sb.AppendLine("Each measurement runs in its own process on the same file, already in the page cache; the fastest of the repetitions is kept.");
+        sb.AppendLine("Each measurement runs in its own process on the same file, already in the page cache; the fastest of the repetitions is kept (the peers tshark and argus run once: they are slow).");
         sb.AppendLine("\"Speed vs tcpdump\" is tcpdump's time divided by the row's time (above 1: faster than libpcap merely reading the file).");
         sb.AppendLine("Allocated bytes come from GC.GetTotalAllocatedBytes around the whole run and include the records handed out.");
         sb.AppendLine();
@@ -154,6 +157,29 @@ public sealed class Report(
         sb.AppendLine("## Targets");
         sb.AppendLine();
         sb.Append(Targets());
+        if (stages is { Ok: true })
+        {
+            sb.AppendLine();
+            sb.AppendLine("## Where the engine's time goes");
+            sb.AppendLine();
+            sb.AppendLine("The same file through growing parts of the engine, in one process, one timed pass per stage after a warm-up pass.");
+            sb.AppendLine();
+            sb.AppendLine("| Stage | s | Packets/s | Share of the whole |");
+            sb.AppendLine("|---|---:|---:|---:|");
+            double whole = double.Parse(stages.Notes["full"], CultureInfo.InvariantCulture);
+            foreach (var (key, label) in new[]
+                     {
+                         ("read", "capture reader alone"),
+                         ("decodeNoChecksums", "reader + decoder, checksums not verified"),
+                         ("decode", "reader + decoder (checksums verified, the default)"),
+                         ("fullNoChecksums", "whole pipeline, IgnoreChecksums"),
+                         ("full", "whole pipeline (reader, decoder, tracker, records)"),
+                     })
+            {
+                double t = double.Parse(stages.Notes[key], CultureInfo.InvariantCulture);
+                sb.AppendLine($"| {label} | {t:F3} | {Packets / t:N0} | {t / whole * 100:F0}% |");
+            }
+        }
         if (memory is { Ok: true })
         {
             sb.AppendLine();
