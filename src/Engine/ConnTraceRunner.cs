@@ -95,10 +95,12 @@ public sealed class ConnTraceRunner : IConnSink, IDisposable
     }
 
     /// <summary>Ends the trace: every open connection is flushed, as Zeek does at the end of its input.</summary>
+    /// <remarks>Lazy: the flush happens when the result is enumerated, so <c>ReadFile(a).Concat(Finish())</c> works.</remarks>
     public IEnumerable<ConnRecord> Finish()
     {
         _tracker.FlushAll();
-        return TakeFinished();
+        while (_finished.Count > 0)
+            yield return Hand(_finished.Dequeue());
     }
 
     private ConnRecord Hand(ConnRecord record)

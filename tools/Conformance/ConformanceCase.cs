@@ -36,6 +36,7 @@ public sealed class CaseOptions
     [JsonPropertyName("ignore_checksums")] public bool IgnoreChecksums { get; set; }
     [JsonPropertyName("bpf_filter")] public string? BpfFilter { get; set; }
     [JsonPropertyName("zeek_bare_mode")] public bool ZeekBareMode { get; set; }
+    [JsonPropertyName("service_detection")] public string? ServiceDetection { get; set; }
     [JsonPropertyName("service_compared")] public bool ServiceCompared { get; set; }
     [JsonPropertyName("likely_server_ports_effective")] public List<string>? LikelyServerPortsEffective { get; set; }
     [JsonPropertyName("conn_key")] public string? ConnKey { get; set; }

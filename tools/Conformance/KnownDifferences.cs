@@ -36,9 +36,6 @@ public static class KnownDifferences
         ["scripts.base.protocols.ldap.sasl-signed-clear-2"] = new(
             "unexplained: Zeek's orig_ip_bytes (1733) is below the payload it reports (3046); the trace is a multi-interface pcapng that this machine's libpcap refuses, so Zeek's reading of it could not be reproduced here",
             ["orig_ip_bytes"]),
-        ["core.tunnels.teredo"] = new(
-            "Zeek splits the DNS flow 192.168.2.16:1920 -> 192.168.2.1:53 into two connections around the Teredo exchange; tied to Teredo decapsulation (tunnel issue)",
-            ["duration", "orig_bytes", "resp_bytes", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes"], MissingRows: 1),
     };
 
     /// <summary>

@@ -25,6 +25,16 @@ public sealed class ConnTrackOptions
     public TimeSpan TcpPartialCloseDelay { get; set; } = TimeSpan.FromSeconds(3);
     /// <summary>Inactivity timeouts by responder port, overriding the per-protocol one (ftp, ssh, telnet, rlogin: 1 h).</summary>
     public Dictionary<PortSpec, TimeSpan> PortInactivityTimeouts { get; set; } = ZeekDefaults.PortInactivityTimeouts();
+    /// <summary>
+    /// dns_session_timeout: Zeek's DNS analyzer removes a UDP DNS connection after this much silence (it checks
+    /// every interval, allowing a second of slack). Applies to connections whose responder port is one the DNS
+    /// analyzer is registered on (<see cref="DnsAnalyzerPorts"/>). Zero disables it.
+    /// </summary>
+    public TimeSpan DnsSessionTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>UDP ports Zeek's DNS analyzer attaches to by default (empty when the analyzers are not loaded, as with zeek -b).</summary>
+    public HashSet<ushort> DnsAnalyzerPorts { get; set; } = [53, 137, 5353, 5355];
+
     /// <summary>At most this many timers expire per packet (Zeek's max_timer_expires); 0 means no limit.</summary>
     public int MaxTimerExpires { get; set; } = 300;
 
@@ -60,6 +70,7 @@ public sealed class ConnTrackOptions
         var copy = (ConnTrackOptions)MemberwiseClone();
         copy.PortInactivityTimeouts = new Dictionary<PortSpec, TimeSpan>(PortInactivityTimeouts);
         copy.LikelyServerPorts = new HashSet<PortSpec>(LikelyServerPorts);
+        copy.DnsAnalyzerPorts = new HashSet<ushort>(DnsAnalyzerPorts);
         copy.LocalNets = new List<IPNetwork>(LocalNets);
         return copy;
     }

@@ -11,6 +11,8 @@ internal enum ConnTimerKind : byte
     TcpAttempt,
     /// <summary>TCP ConnDeleteTimer: tcp_close_delay after both sides closed.</summary>
     TcpCloseDelete,
+    /// <summary>The DNS analyzer's ExpireTimer on a UDP DNS connection: dns_session_timeout of silence.</summary>
+    DnsExpire,
 }
 
 /// <summary>A scheduled timer. The generation cancels it lazily: a stale one is skipped when it comes due.</summary>

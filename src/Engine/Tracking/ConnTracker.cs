@@ -27,7 +27,7 @@ public sealed class ConnTracker
     private readonly HashSet<PortSpec> _likelyServerPorts;
 
     private readonly long _tcpInactivity, _udpInactivity, _icmpInactivity, _unknownInactivity;
-    private readonly long _synTimeout, _sessionTimer, _linger, _attemptDelay, _closeDelay;
+    private readonly long _synTimeout, _sessionTimer, _linger, _attemptDelay, _closeDelay, _dnsSessionTimeout;
     private long _now;
 
     public ConnTracker(ConnTrackOptions options, IConnSink sink)
@@ -46,6 +46,7 @@ public sealed class ConnTracker
         _linger = Nanos(options.TcpConnectionLinger);
         _attemptDelay = Nanos(options.TcpAttemptDelay);
         _closeDelay = Nanos(options.TcpCloseDelay);
+        _dnsSessionTimeout = Nanos(options.DnsSessionTimeout);
     }
 
     private static long Nanos(TimeSpan t) => t.Ticks * 100;
@@ -168,6 +169,10 @@ public sealed class ConnTracker
         // Never make a broadcast address the originator.
         if (flip && !(p.Dst.IsIPv4 && p.Dst.IPv4Value == 0xFFFF_FFFF))
             conn.FlipRoles();
+
+        // Zeek's DNS analyzer, attached by responder port, expires quiet UDP DNS connections itself.
+        if (kind == TransportProto.Udp && _dnsSessionTimeout > 0 && Options.DnsAnalyzerPorts.Contains(conn.RespPort))
+            _timers.Add(new ConnTimer(conn, ConnTimerKind.DnsExpire, 0, p.Timestamp + _dnsSessionTimeout));
         return conn;
     }
 
@@ -308,6 +313,12 @@ public sealed class ConnTracker
             case ConnTimerKind.TcpCloseDelete:
                 if (timer.Generation != conn.SessionTimerGeneration) return;
                 Remove(conn);
+                break;
+
+            case ConnTimerKind.DnsExpire:
+                // A second of slack so a request and its reply do not re-arm the timer needlessly.
+                if (now - conn.LastTime >= _dnsSessionTimeout - 1_000_000_000L) Remove(conn);
+                else _timers.Add(new ConnTimer(conn, ConnTimerKind.DnsExpire, 0, now + _dnsSessionTimeout));
                 break;
         }
     }

@@ -67,6 +67,9 @@ public class AllocationTests
 
         Assert.Equal(Packets, count);
         Assert.NotEqual(0, checksum);
-        Assert.Equal(0, allocated);
+        // Zero per packet: anything a packet allocated would show as thousands of bytes here. A few kilobytes
+        // can come from the runtime itself (tiered JIT installing optimised code mid-loop), so the bound is
+        // under one byte per packet rather than exactly zero.
+        Assert.True(allocated < Packets, $"{allocated} bytes allocated reading {Packets} packets");
     }
 }
