@@ -26,6 +26,7 @@ if (args.Length >= 2 && args[0] == "--child")
     {
         "engine" => EngineProbe.Run(args[2]),
         "cmdlet" => CmdletProbe.Run(args[2], args[3]),
+        "cmdlet-selftest" => CmdletProbe.Run("*", args[2], "Get-Command"),
         "stages" => StageProbe.Run(args[2], int.Parse(args[3])),
         "memprobe" => MemoryProbe.Run(long.Parse(args[2]), ulong.Parse(args[3])),
         "stream" => StreamProbe.Run(long.Parse(args[2]), int.Parse(args[3]), ulong.Parse(args[4])),
@@ -173,9 +174,20 @@ namespace ConnTrack.Bench
             if (a.Module is not null)
                 return Path.GetFullPath(a.Module);
             var psd1 = Path.Combine(repo, "out", "ConnTrack", "ConnTrack.psd1");
+            if (!File.Exists(psd1) && File.Exists(Path.Combine(repo, "src", "Cmdlets", "ConnTrack.Cmdlets.csproj")))
+            {
+                // The module's own build assembles out/ConnTrack; run it once if it has not been.
+                Console.WriteLine("Building the module: dotnet build -c Release src/Cmdlets");
+                var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = repo, UseShellExecute = false, RedirectStandardOutput = true };
+                foreach (var arg in new[] { "build", "-c", "Release", "-nologo", "-v", "q", "src/Cmdlets" })
+                    psi.ArgumentList.Add(arg);
+                using var p = Process.Start(psi)!;
+                p.StandardOutput.ReadToEnd();
+                p.WaitForExit();
+            }
             if (File.Exists(psd1))
                 return psd1;
-            var dll = Path.Combine(AppContext.BaseDirectory, "ConnTrack.dll");
+            var dll = Path.Combine(repo, "src", "Cmdlets", "bin", "Release", "net8.0", "ConnTrack.dll");
             return File.Exists(dll) ? dll : null;
         }
 

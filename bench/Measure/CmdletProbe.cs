@@ -12,27 +12,44 @@ namespace ConnTrack.Bench.Measure;
 /// </summary>
 public static class CmdletProbe
 {
-    public static ProbeResult Run(string path, string module)
+    /// <param name="command">The command to time; only a self-test of the hosting passes another (Get-Command).</param>
+    public static ProbeResult Run(string path, string module, string command = "Read-ConnTrace")
     {
-        var result = new ProbeResult { Name = "Read-ConnTrace" };
+        var result = new ProbeResult { Name = command };
         var setup = Stopwatch.StartNew();
         var iss = InitialSessionState.CreateDefault2(); // ExecutionPolicy left unset on purpose
         iss.Commands.Add(new SessionStateCmdletEntry("Measure-BenchCount", typeof(MeasureBenchCountCommand), null));
-        iss.ImportPSModule([module]);
         using var runspace = RunspaceFactory.CreateRunspace(iss);
         runspace.Open();
+        using (var import = PowerShell.Create(runspace))
+        {
+            import.AddCommand("Import-Module").AddParameter("Name", module);
+            try
+            {
+                import.Invoke();
+            }
+            catch (RuntimeException e)
+            {
+                return ProbeResult.Failed(result.Name, $"Import-Module {module} failed: {e.Message}");
+            }
+            if (import.HadErrors && import.Streams.Error.Count > 0)
+                return ProbeResult.Failed(result.Name, $"Import-Module {module} failed: {import.Streams.Error[0]}");
+        }
         using (var check = PowerShell.Create(runspace))
         {
-            check.AddCommand("Get-Command").AddParameter("Name", "Read-ConnTrace").AddParameter("ErrorAction", "SilentlyContinue");
+            check.AddCommand("Get-Command").AddParameter("Name", command).AddParameter("ErrorAction", "SilentlyContinue");
             if (check.Invoke().Count == 0)
-                return ProbeResult.Failed(result.Name, $"Read-ConnTrace is not exported by {module} yet");
+                return ProbeResult.Failed(result.Name, $"{command} is not exported by {module} yet");
         }
         setup.Stop();
 
         using var ps = PowerShell.Create(runspace);
-        ps.AddCommand("Read-ConnTrace").AddArgument(path).AddCommand("Measure-BenchCount");
+        (command == "Read-ConnTrace" ? ps.AddCommand(command).AddParameter("LiteralPath", path) : ps.AddCommand(command).AddArgument(path)).AddCommand("Measure-BenchCount");
         GC.Collect();
         long alloc0 = GC.GetTotalAllocatedBytes(precise: true);
+        using var self = Process.GetCurrentProcess();
+        var user0 = self.UserProcessorTime;
+        var sys0 = self.PrivilegedProcessorTime;
         var sampler = new ProcessStats.HeapSampler();
         var sw = Stopwatch.StartNew();
         Collection<PSObject> output;
@@ -55,6 +72,9 @@ public static class CmdletProbe
             result.Notes["errors"] = $"{ps.Streams.Error.Count}; first: {first}";
         }
 
+        self.Refresh();
+        result.UserSeconds = (self.UserProcessorTime - user0).TotalSeconds;
+        result.SystemSeconds = (self.PrivilegedProcessorTime - sys0).TotalSeconds;
         result.Ok = true;
         result.SetupSeconds = setup.Elapsed.TotalSeconds;
         result.Seconds = sw.Elapsed.TotalSeconds;

@@ -86,7 +86,8 @@ public sealed class Report(
             double ratio = cmdlet.Seconds / engine.Seconds;
             string scale = Connections >= 100_000 ? "" : $" (only {Connections:N0} connections; the target asks for 100k+)";
             string same = cmdlet.Records == engine.Records ? "" : $"; record counts differ: cmdlet {cmdlet.Records:N0}, engine {engine.Records:N0}";
-            sb.AppendLine($"| Read-ConnTrace ≤ 1.3x the engine alone (100k+ connections) | {ratio:F2}x{scale}{same} | {Verdict(ratio <= 1.3 && cmdlet.Records == engine.Records)} |");
+            double cpuRatio = (cmdlet.UserSeconds + cmdlet.SystemSeconds) / Math.Max(1e-9, engine.UserSeconds + engine.SystemSeconds);
+            sb.AppendLine($"| Read-ConnTrace ≤ 1.3x the engine alone (100k+ connections) | {ratio:F2}x by wall time ({cpuRatio:F2}x by CPU time){scale}{same} | {Verdict(ratio <= 1.3 && cmdlet.Records == engine.Records)} |");
         }
         else
         {
