@@ -91,7 +91,7 @@ namespace ConnTrack.Bench
         }
 
         public static string DefaultCapturePath(string repo, BenchArgs a) =>
-            Path.Combine(repo, "bench", "data", $"gen-p{a.Packets}-c{a.Concurrency}-s{a.Seed}.pcap");
+            Path.Combine(repo, "bench", "data", $"gen-v{CaptureGenerator.Version}-p{a.Packets}-c{a.Concurrency}-s{a.Seed}.pcap");
 
         public static GeneratorOptions GeneratorOptionsFor(BenchArgs a) =>
             new() { Packets = a.Packets, Concurrency = a.Concurrency, Seed = a.Seed };

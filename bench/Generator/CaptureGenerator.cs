@@ -10,6 +10,9 @@ namespace ConnTrack.Bench.Generator;
 /// </summary>
 public sealed class CaptureGenerator
 {
+    /// <summary>Bump whenever the bytes generated for given options change (reused files are named by it).</summary>
+    public const int Version = 1;
+
     private const int Mss = 1448;
     private const byte Fin = 0x01, Syn = 0x02, Rst = 0x04, Psh = 0x08, Ack = 0x10;
 
