@@ -94,6 +94,17 @@ public sealed class ConnTraceRunner : IConnSink, IDisposable
             yield return Hand(_finished.Dequeue());
     }
 
+    /// <summary>Takes one finished record without allocating (for callers that feed frames one by one).</summary>
+    public bool TryTakeFinished([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ConnRecord? record)
+    {
+        if (_finished.TryDequeue(out record))
+        {
+            Hand(record);
+            return true;
+        }
+        return false;
+    }
+
     /// <summary>Ends the trace: every open connection is flushed, as Zeek does at the end of its input.</summary>
     /// <remarks>Lazy: the flush happens when the result is enumerated, so <c>ReadFile(a).Concat(Finish())</c> works.</remarks>
     public IEnumerable<ConnRecord> Finish()

@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using ConnTrack.Engine;
+using ConnTrack.Engine.Capture;
+using ConnTrack.Engine.Config;
+using ConnTrack.Engine.Records;
+using ConnTrack.Infrastructure;
+using ConnTrack.Model;
+
+namespace ConnTrack.Commands;
+
+/// <summary>
+/// Read-ConnTrace: capture files in, one <see cref="ConnInfo"/> per connection out, as Zeek's conn.log.
+/// Several files form one trace (rotated captures of one sensor) unless -PerFile; records stream out as
+/// connections end; a stopped pipeline (Select-Object -First) closes the file at once.
+/// </summary>
+[Cmdlet(VerbsCommunications.Read, "ConnTrace", DefaultParameterSetName = PathSet)]
+[OutputType(typeof(ConnInfo))]
+public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
+{
+    private const string ProgressActivity = "Read-ConnTrace";
+
+    private ConnTrackOptions _options = new();
+    private ConnTraceRunner? _runner;
+    private CaptureReader? _current;
+    private readonly Stopwatch _clock = new();
+    private long _nextProgressMs; // first report at the first 1024-packet mark, then every 250 ms
+    private bool _progressShown;
+
+    /// <summary>Track each file alone instead of as one trace.</summary>
+    [Parameter]
+    public SwitchParameter PerFile { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ConfigPath { get; set; }
+
+    [Parameter]
+    public ConnTrackOptions? Config { get; set; }
+
+    [Parameter]
+    public string[]? LikelyServerPorts { get; set; }
+
+    [Parameter]
+    public string[]? LocalNets { get; set; }
+
+    [Parameter]
+    public SwitchParameter IgnoreChecksums { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Filter { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        _options = OptionsResolver.Resolve(this, Config, ConfigPath);
+        OptionsResolver.ApplyCommon(this, _options, LikelyServerPorts, LocalNets,
+            MyInvocation.BoundParameters.ContainsKey(nameof(IgnoreChecksums)) ? IgnoreChecksums.IsPresent : null);
+        if (Filter is not null) _options.CaptureFilter = Filter;
+        _clock.Start();
+    }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var path in ResolveInputFiles(ErrorIds.CaptureFileNotFound))
+        {
+            if (Stopping) return;
+            if (PerFile)
+            {
+                using var runner = NewRunner();
+                ReadOne(runner, path);
+                Emit(runner.Finish());
+            }
+            else
+            {
+                _runner ??= NewRunner();
+                ReadOne(_runner, path);
+            }
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_runner is not null) Emit(_runner.Finish());
+        if (_progressShown)
+            WriteProgress(new ProgressRecord(0, ProgressActivity, "Done") { RecordType = ProgressRecordType.Completed });
+    }
+
+    // Ctrl+C: the read loop checks Stopping every 1024 packets, and a stopped WriteObject throws, so the file is
+    // closed on the pipeline thread by the loop's finally (never from this thread, which may race a read).
+    protected override void StopProcessing() { }
+
+    /// <summary>Closes a file left open when the pipeline ended abnormally.</summary>
+    public void Dispose()
+    {
+        var current = _current;
+        _current = null;
+        current?.Dispose();
+        _runner?.Dispose();
+        _runner = null;
+    }
+
+    private ConnTraceRunner NewRunner()
+    {
+        try
+        {
+            return new ConnTraceRunner(_options);
+        }
+        catch (Exception e) when (EngineBridge.IsFilterError(e))
+        {
+            ThrowTerminatingError(FilterError(e));
+            throw; // not reached
+        }
+    }
+
+    /// <summary>
+    /// Reads one file into the runner (as <see cref="ConnTraceRunner.ReadFile"/> does, frame by frame, so that
+    /// Ctrl+C and progress need no finished connection); a bad file is one error and the trace goes on.
+    /// </summary>
+    private void ReadOne(ConnTraceRunner runner, string path)
+    {
+        WriteVerbose($"Reading {path}");
+        CaptureReader reader;
+        try
+        {
+            reader = CaptureReader.Open(path);
+        }
+        catch (Exception e) when (MapReadError(e, path) is { } error)
+        {
+            WriteError(error);
+            return;
+        }
+        _current = reader;
+        try
+        {
+            long packets = 0;
+            while (true)
+            {
+                try
+                {
+                    if (!reader.TryReadNext(out var frame)) break;
+                    runner.ProcessFrame(frame);
+                }
+                catch (Exception e) when (EngineBridge.IsFilterError(e))
+                {
+                    ThrowTerminatingError(FilterError(e));
+                }
+                catch (Exception e) when (MapReadError(e, path) is { } error)
+                {
+                    WriteError(error);
+                    break;
+                }
+                while (runner.TryTakeFinished(out var record))
+                    WriteObject(ConnInfo.FromRecord(record));
+                if ((++packets & 0x3FF) == 0)
+                {
+                    if (Stopping) return;
+                    Progress(reader, runner, path);
+                }
+            }
+        }
+        finally
+        {
+            _current = null;
+            reader.Dispose();
+        }
+    }
+
+    private void Emit(IEnumerable<ConnRecord> records)
+    {
+        foreach (var record in records)
+        {
+            if (Stopping) return;
+            WriteObject(ConnInfo.FromRecord(record));
+        }
+    }
+
+    private void Progress(CaptureReader reader, ConnTraceRunner runner, string path)
+    {
+        var elapsed = _clock.ElapsedMilliseconds;
+        if (elapsed < _nextProgressMs) return;
+        _nextProgressMs = elapsed + 250;
+        _progressShown = true;
+        long bytes = reader.BytesRead;
+        long? length = reader.FileLength;
+        double rate = runner.PacketsRead / Math.Max(0.001, elapsed / 1000.0);
+        var status = $"{System.IO.Path.GetFileName(path)}: {bytes:N0}{(length is long l ? $" of {l:N0}" : "")} bytes, " +
+                     $"{runner.PacketsRead:N0} packets, {runner.ConnectionsFinished:N0} connections done, " +
+                     $"{runner.OpenConnections:N0} open, {rate:N0} packets/s";
+        var record = new ProgressRecord(0, ProgressActivity, status);
+        if (length is long total && total > 0)
+            record.PercentComplete = (int)Math.Clamp(bytes * 100 / total, 0, 100);
+        WriteProgress(record);
+    }
+
+    private ErrorRecord FilterError(Exception e) =>
+        new(e, ErrorIds.CaptureFilterInvalid, ErrorCategory.InvalidArgument, _options.CaptureFilter);
+
+    /// <summary>The error record for a file that cannot be read (further), or null for a bug to let through.</summary>
+    internal static ErrorRecord? MapReadError(Exception e, string path) => e switch
+    {
+        CaptureFormatException f => new ErrorRecord(f, f.Problem switch
+        {
+            CaptureProblem.NotACapture => ErrorIds.CaptureFileNotACapture,
+            CaptureProblem.Truncated => ErrorIds.CaptureFileTruncated,
+            CaptureProblem.Corrupt => ErrorIds.CaptureFileCorrupt,
+            CaptureProblem.UnsupportedLinkType => ErrorIds.CaptureLinkTypeUnsupported,
+            _ => ErrorIds.CaptureFileCorrupt,
+        }, f.Problem == CaptureProblem.UnsupportedLinkType ? ErrorCategory.NotImplemented : ErrorCategory.InvalidData, path),
+        FileNotFoundException or DirectoryNotFoundException =>
+            new ErrorRecord(e, ErrorIds.CaptureFileNotFound, ErrorCategory.ObjectNotFound, path),
+        UnauthorizedAccessException =>
+            new ErrorRecord(e, ErrorIds.CaptureFileAccessDenied, ErrorCategory.PermissionDenied, path),
+        IOException => new ErrorRecord(e, ErrorIds.CaptureFileReadFailed, ErrorCategory.ReadError, path),
+        _ => null,
+    };
+}
