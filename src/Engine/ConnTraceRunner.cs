@@ -14,7 +14,7 @@ namespace ConnTrack.Engine;
 /// Files given one after another form one trace (rotated captures of one sensor), as when Zeek reads them
 /// in sequence; a connection spanning two files is one record. Records come out as connections end.
 /// </summary>
-public sealed class ConnTraceRunner : IConnSink, IDisposable
+public sealed class ConnTraceRunner : IConnSink, ITraceRunner
 {
     private readonly Queue<ConnRecord> _finished = new();
     private readonly PacketDecoder _decoder;

@@ -87,6 +87,19 @@ public sealed class ReadConnTraceTests : IDisposable
     }
 
     [Fact]
+    public void ThreadCountShardsFlowsAndGivesTheSameRecords()
+    {
+        // Every field but the uid, per connection, one thread against three.
+        const string fields = "ForEach-Object { '{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}|{8}|{9}|{10}|{11}' -f $_.ts.Ticks, $_.orig_h, $_.orig_p, $_.resp_h, $_.resp_p, $_.proto, $_.duration, $_.orig_bytes, $_.resp_bytes, $_.conn_state, $_.history, $_.resp_ip_bytes }";
+        var one = _s.Run($"Read-ConnTrace $Sample -IgnoreChecksums -ThreadCount 1 | {fields}").Select(o => (string)o.BaseObject).Order().ToList();
+        var three = _s.Run($"Read-ConnTrace $Sample -IgnoreChecksums -ThreadCount 3 | {fields}").Select(o => (string)o.BaseObject).Order().ToList();
+        Assert.Equal(6, one.Count);
+        Assert.Equal(one, three);
+        var verbose = _s.Run("Read-ConnTrace $Sample -IgnoreChecksums -ThreadCount 3 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }");
+        Assert.Contains(verbose, o => o.BaseObject is VerboseRecord v && v.Message.Contains("3 threads"));
+    }
+
+    [Fact]
     public void SortDurationOrdersNumerically()
     {
         var sorted = _s.Run("Read-ConnTrace $Sample -IgnoreChecksums | Where-Object { $null -ne $_.duration } | Sort-Object duration | ForEach-Object duration");

@@ -3,6 +3,7 @@ using System.Management.Automation;
 using ConnTrack.Engine;
 using ConnTrack.Engine.Capture;
 using ConnTrack.Engine.Config;
+using ConnTrack.Engine.Parallel;
 using ConnTrack.Engine.Records;
 using ConnTrack.Infrastructure;
 using ConnTrack.Model;
@@ -21,11 +22,23 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
     private const string ProgressActivity = "Read-ConnTrace";
 
     private ConnTrackOptions _options = new();
-    private ConnTraceRunner? _runner;
+    private ITraceRunner? _runner;
     private CaptureReader? _current;
     private readonly Stopwatch _clock = new();
     private long _nextProgressMs; // first report at the first 1024-packet mark, then every 250 ms
     private bool _progressShown;
+
+    /// <summary>
+    /// Threads that track connections: 1 for one thread; more shards flows by a symmetric hash, one table per
+    /// thread (the same records; uids differ from a one-thread run). 0 (default): every core for captures of
+    /// 64 MiB or more, one thread for smaller ones.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0, 255)]
+    public int ThreadCount { get; set; }
+
+    /// <summary>The first file's size from which the automatic choice uses every core.</summary>
+    public const long ParallelThreshold = 64L * 1024 * 1024;
 
     /// <summary>Track each file alone instead of as one trace.</summary>
     [Parameter]
@@ -67,13 +80,13 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
             if (Stopping) return;
             if (PerFile)
             {
-                using var runner = NewRunner();
+                using var runner = NewRunner(path);
                 ReadOne(runner, path);
                 Emit(runner.Finish());
             }
             else
             {
-                _runner ??= NewRunner();
+                _runner ??= NewRunner(path);
                 ReadOne(_runner, path);
             }
         }
@@ -100,11 +113,22 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
         _runner = null;
     }
 
-    private ConnTraceRunner NewRunner()
+    /// <summary>
+    /// One thread, or flows sharded over several when it pays: -ThreadCount, else every core for a first file of
+    /// <see cref="ParallelThreshold"/> bytes or more on a machine with two or more cores.
+    /// </summary>
+    private ITraceRunner NewRunner(string firstFile)
     {
+        int threads = ThreadCount;
+        if (threads == 0)
+        {
+            long size = new FileInfo(firstFile).Length;
+            threads = Environment.ProcessorCount >= 2 && size >= ParallelThreshold ? Environment.ProcessorCount : 1;
+        }
+        WriteVerbose(threads > 1 ? $"Tracking on {threads} threads (flows sharded by a symmetric hash)" : "Tracking on one thread");
         try
         {
-            return new ConnTraceRunner(_options);
+            return threads > 1 ? new ParallelTraceRunner(_options, threads) : new ConnTraceRunner(_options);
         }
         catch (Exception e) when (EngineBridge.IsFilterError(e))
         {
@@ -117,7 +141,7 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
     /// Reads one file into the runner (as <see cref="ConnTraceRunner.ReadFile"/> does, frame by frame, so that
     /// Ctrl+C and progress need no finished connection); a bad file is one error and the trace goes on.
     /// </summary>
-    private void ReadOne(ConnTraceRunner runner, string path)
+    private void ReadOne(ITraceRunner runner, string path)
     {
         WriteVerbose($"Reading {path}");
         CaptureReader reader;
@@ -175,7 +199,7 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
         }
     }
 
-    private void Progress(CaptureReader reader, ConnTraceRunner runner, string path)
+    private void Progress(CaptureReader reader, ITraceRunner runner, string path)
     {
         var elapsed = _clock.ElapsedMilliseconds;
         if (elapsed < _nextProgressMs) return;

@@ -1,0 +1,273 @@
+using System.Globalization;
+using System.Text;
+using ConnTrack.Bench.Generator;
+
+namespace ConnTrack.Bench.Measure;
+
+/// <summary>The table of ratios, printed and written to bench/RESULTS.md.</summary>
+public sealed class Report(
+    BenchArgs args,
+    DateTime startedUtc,
+    string capture,
+    long fileBytes,
+    GeneratorStats? generated,
+    double generateSeconds,
+    ProbeResult tcpdump,
+    ProbeResult engine,
+    ProbeResult cmdlet,
+    IReadOnlyList<ProbeResult> peers,
+    ProbeResult? memory,
+    ProbeResult? stream,
+    string? module,
+    ProbeResult? stages)
+{
+    private long Packets => engine.Ok ? engine.Packets : generated?.Packets ?? PcapCount.Count(capture);
+    private long Connections => engine.Ok ? engine.Records : generated?.Connections ?? 0;
+
+    public string Command =>
+        "dotnet run -c Release --project bench" + (args.Raw.Length > 0 ? " -- " + string.Join(' ', args.Raw) : "");
+
+    public string Table()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"| Measurement | Wall s (best of {args.Reps}) | CPU s | Packets/s | Connections/s | MB/s | Speed vs tcpdump | Peak RSS | Notes |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var r in new[] { tcpdump, engine, cmdlet }.Concat(peers))
+            sb.AppendLine(Row(r));
+        return sb.ToString();
+    }
+
+    private string Row(ProbeResult r)
+    {
+        if (!r.Ok)
+            return $"| {r.Name} | – | – | – | – | – | – | – | not measured: {Escape(r.Error)} |";
+        double pps = Packets / r.Seconds;
+        double cps = Connections / r.Seconds;
+        double mbps = fileBytes / 1e6 / r.Seconds;
+        string vs = tcpdump.Ok ? $"{tcpdump.Seconds / r.Seconds:F2}x" : "–";
+        var notes = new List<string>();
+        if (r.SetupSeconds > 0)
+            notes.Add($"runspace + import {r.SetupSeconds:F2} s not included");
+        if (r.AllocatedBytes > 0 && Packets > 0)
+            notes.Add($"{r.AllocatedBytes / (double)Packets:F1} B allocated/packet ({r.AllocatedBytes / (double)Math.Max(1, Connections):F0} B/connection)");
+        if (r.PeakManagedHeap > 0)
+            notes.Add($"peak managed heap {Mb(r.PeakManagedHeap)}");
+        if (r.Gen0 + r.Gen1 + r.Gen2 > 0)
+            notes.Add($"GCs {r.Gen0}/{r.Gen1}/{r.Gen2}");
+        if (r.Records > 0)
+            notes.Add($"{r.Records:N0} records");
+        foreach (var key in new[] { "errors", "weirds" })
+        {
+            if (r.Notes.TryGetValue(key, out var v) && v.Length > 0)
+                notes.Add($"{key}: {Escape(v)}");
+        }
+        string cpu = r.UserSeconds + r.SystemSeconds > 0 ? $"{r.UserSeconds + r.SystemSeconds:F2}" : "–";
+        return $"| {r.Name} | {r.Seconds:F3} | {cpu} | {pps:N0} | {cps:N0} | {mbps:N0} | {vs} | {Mb(r.PeakRss)} | {string.Join("; ", notes)} |";
+    }
+
+    public string Targets()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| Target (issue 4) | Measured | Verdict |");
+        sb.AppendLine("|---|---|---|");
+        if (engine.Ok && tcpdump.Ok)
+        {
+            double ratio = tcpdump.Seconds / engine.Seconds;
+            double cpuRatio = (tcpdump.UserSeconds + tcpdump.SystemSeconds) / Math.Max(1e-9, engine.UserSeconds + engine.SystemSeconds);
+            sb.AppendLine($"| Engine (1 thread) packets/s ≥ tcpdump's raw read | {ratio:F2}x tcpdump by wall time ({cpuRatio:F2}x by CPU time) | {Verdict(ratio >= 1.0)} |");
+        }
+        else
+        {
+            sb.AppendLine($"| Engine (1 thread) packets/s ≥ tcpdump's raw read | – | not measured: {Escape(engine.Error ?? tcpdump.Error)} |");
+        }
+
+        if (engine.Ok && cmdlet.Ok)
+        {
+            double ratio = cmdlet.Seconds / engine.Seconds;
+            string scale = Connections >= 100_000 ? "" : $" (only {Connections:N0} connections; the target asks for 100k+)";
+            string same = cmdlet.Records == engine.Records ? "" : $"; record counts differ: cmdlet {cmdlet.Records:N0}, engine {engine.Records:N0}";
+            double cpuRatio = (cmdlet.UserSeconds + cmdlet.SystemSeconds) / Math.Max(1e-9, engine.UserSeconds + engine.SystemSeconds);
+            sb.AppendLine($"| Read-ConnTrace ≤ 1.3x the engine alone (100k+ connections) | {ratio:F2}x by wall time ({cpuRatio:F2}x by CPU time){scale}{same} | {Verdict(ratio <= 1.3 && cmdlet.Records == engine.Records)} |");
+        }
+        else
+        {
+            sb.AppendLine($"| Read-ConnTrace ≤ 1.3x the engine alone (100k+ connections) | – | not measured: {Escape(cmdlet.Error ?? engine.Error)} |");
+        }
+
+        sb.AppendLine("| Parallel mode ≥ 1.7x single thread on 2 cores, identical records | – | not measured: the engine has no parallel mode yet |");
+
+        if (memory is { Ok: true } && memory.Notes.TryGetValue("bytesPerConnection", out var bpc) &&
+            double.TryParse(bpc, NumberStyles.Float, CultureInfo.InvariantCulture, out var perConn))
+        {
+            sb.AppendLine($"| ≤ 200 B managed heap per tracked connection at {args.MemConnections:N0} open | {perConn:F0} B/connection ({memory.Notes["open"]} open) | {Verdict(perConn <= 200)} |");
+        }
+        else if (memory is not null)
+        {
+            sb.AppendLine($"| ≤ 200 B managed heap per tracked connection at 1M open | – | not measured: {Escape(memory.Error)} |");
+        }
+
+        if (stream is { Ok: true })
+        {
+            var (flat, text) = Flatness(stream);
+            sb.AppendLine($"| Flat memory over a {stream.Notes["gigabytes"]} GB capture (connections come and go) | {text} | {Verdict(flat)} |");
+        }
+        else if (stream is not null)
+        {
+            sb.AppendLine($"| Flat memory over a 10 GB capture | – | not measured: {Escape(stream.Error)} |");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Flat: the live heap in the last quarter of the input is within 10% of the second quarter's.</summary>
+    private static (bool Flat, string Text) Flatness(ProbeResult r)
+    {
+        var samples = StreamProbe.ParseSamples(r.Notes["samples"]);
+        if (samples.Count < 8)
+            return (false, $"too few samples ({samples.Count}) to judge");
+        double total = samples[^1].GigabytesIn;
+        long Max(double from, double to) => samples.Where(s => s.GigabytesIn >= from * total && s.GigabytesIn <= to * total).Select(s => s.LiveHeap).DefaultIfEmpty(0).Max();
+        long mid = Max(0.25, 0.5), end = Max(0.75, 1.0);
+        bool flat = mid > 0 && end <= mid * 1.10;
+        return (flat, $"live heap max {Mb(mid)} in the 2nd quarter, {Mb(end)} in the 4th ({(end / (double)Math.Max(1, mid) - 1) * 100:+0;-0}%)");
+    }
+
+    public string Render()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("# ConnTrack benchmark results");
+        sb.AppendLine();
+        sb.AppendLine($"- Date: {startedUtc:yyyy-MM-dd HH:mm} UTC");
+        sb.AppendLine($"- Machine: {Machine.Describe()}");
+        sb.AppendLine($"- Load average: {Machine.LoadAtStart ?? "?"} when the run started, {Machine.LoadAverage()} at the end (other jobs on the machine make wall times noisy; CPU times are steadier)");
+        sb.AppendLine($"- Command (from the repository root): `{Command}`");
+        sb.AppendLine($"- Tools: {string.Join("; ", new[] { Machine.ToolVersion("tcpdump", "--version"), Machine.ToolVersion("tshark", "-v"), ArgusVersion() }.Where(v => v is not null))}");
+        if (module is not null)
+            sb.AppendLine($"- Module imported: `{Path.GetRelativePath(Environment.CurrentDirectory, module)}`");
+        sb.AppendLine($"- Capture: `{Path.GetFileName(capture)}` ({fileBytes / 1e6:N1} MB, classic pcap, Ethernet)" +
+                      (generated is null ? "" : $", generated with seed {args.Seed}, {args.Concurrency:N0} concurrent connections" +
+                      (generateSeconds > 0 ? $" in {generateSeconds:F1} s" : " (reused: same options, same bytes)") + $": {generated}"));
+        sb.AppendLine();
+        sb.AppendLine("Each measurement runs in its own process on the same file, already in the page cache; the fastest of the repetitions is kept (the peers tshark and argus run once: they are slow).");
+        sb.AppendLine("\"Speed vs tcpdump\" is tcpdump's time divided by the row's time (above 1: faster than libpcap merely reading the file).");
+        sb.AppendLine("Allocated bytes come from GC.GetTotalAllocatedBytes around the whole run and include the records handed out.");
+        sb.AppendLine();
+        sb.AppendLine("## Throughput");
+        sb.AppendLine();
+        sb.Append(Table());
+        sb.AppendLine();
+        sb.AppendLine("## Targets");
+        sb.AppendLine();
+        sb.Append(Targets());
+        if (stages is { Ok: true })
+        {
+            sb.AppendLine();
+            sb.AppendLine("## Where the engine's time goes");
+            sb.AppendLine();
+            sb.AppendLine("The same file through growing parts of the engine, in one process, one timed pass per stage after a warm-up pass.");
+            sb.AppendLine();
+            sb.AppendLine("| Stage | s | Packets/s | Share of the whole |");
+            sb.AppendLine("|---|---:|---:|---:|");
+            double whole = double.Parse(stages.Notes["full"], CultureInfo.InvariantCulture);
+            foreach (var (key, label) in new[]
+                     {
+                         ("read", "capture reader alone"),
+                         ("decodeNoChecksums", "reader + decoder, checksums not verified"),
+                         ("decode", "reader + decoder (checksums verified, the default)"),
+                         ("fullNoChecksums", "whole pipeline, IgnoreChecksums"),
+                         ("full", "whole pipeline (reader, decoder, tracker, records)"),
+                     })
+            {
+                double t = double.Parse(stages.Notes[key], CultureInfo.InvariantCulture);
+                sb.AppendLine($"| {label} | {t:F3} | {Packets / t:N0} | {t / whole * 100:F0}% |");
+            }
+        }
+        if (memory is { Ok: true })
+        {
+            sb.AppendLine();
+            sb.AppendLine("## Memory per connection");
+            sb.AppendLine();
+            sb.AppendLine($"{memory.Packets:N0} SYNs with distinct tuples, 1 µs apart, fed straight to the engine (no timer fires); " +
+                          $"managed heap (GC.GetTotalMemory(true)) {Mb(long.Parse(memory.Notes["heapBefore"]))} before, " +
+                          $"{Mb(long.Parse(memory.Notes["heapAfter"]))} with {memory.Notes["open"]} connections open: " +
+                          $"**{memory.Notes["bytesPerConnection"]} B per connection**; peak RSS {Mb(memory.PeakRss)}.");
+        }
+        if (stream is { Ok: true })
+        {
+            sb.AppendLine();
+            sb.AppendLine("## Streaming");
+            sb.AppendLine();
+            sb.AppendLine($"{stream.Notes["gigabytes"]} GB of capture ({stream.Packets:N0} packets, {long.Parse(stream.Notes["connections"]):N0} connections, " +
+                          $"{stream.Notes["traceSeconds"]} s of trace time) generated on the fly and fed to the engine without a file, " +
+                          $"in {stream.Seconds:F1} s (generation included); {stream.Records:N0} records. Peak RSS {Mb(stream.PeakRss)}.");
+            sb.AppendLine("Zeek's timeouts set the plateau: UDP and ICMP flows stay for their 1 min inactivity timeout, so the table fills for the first minute of trace time, then stays level.");
+            sb.AppendLine();
+            sb.AppendLine("| GB in | Live managed heap | RSS | Open connections | Records out |");
+            sb.AppendLine("|---:|---:|---:|---:|---:|");
+            var samples = StreamProbe.ParseSamples(stream.Notes["samples"]);
+            int step = Math.Max(1, samples.Count / 12);
+            for (int i = 0; i < samples.Count; i++)
+            {
+                if (i % step != 0 && i != samples.Count - 1)
+                    continue;
+                var s = samples[i];
+                sb.AppendLine($"| {s.GigabytesIn:F2} | {Mb(s.LiveHeap)} | {Mb(s.Rss)} | {s.Open:N0} | {s.Records:N0} |");
+            }
+        }
+        if (engine.Ok && engine.Notes.TryGetValue("fingerprint", out var fp))
+        {
+            sb.AppendLine();
+            sb.AppendLine($"Engine record fingerprint (count:digest of every field but uid): `{fp}`.");
+        }
+        sb.AppendLine();
+        sb.AppendLine("## Rerun");
+        sb.AppendLine();
+        sb.AppendLine("`bench/setup.sh` installs tcpdump, tshark and argus (Debian/Ubuntu). Then, from the repository root:");
+        sb.AppendLine();
+        sb.AppendLine("```");
+        sb.AppendLine(Command);
+        sb.AppendLine("dotnet run -c Release --project bench -- --help");
+        sb.AppendLine("```");
+        sb.AppendLine();
+        sb.AppendLine("Generated captures go to `bench/data/` (git-ignored); the generator is deterministic, so the same options give the same bytes.");
+        return sb.ToString();
+    }
+
+    private static string? ArgusVersion()
+    {
+        var v = Machine.ToolVersion("argus", "-h");
+        return v is null ? null : v.Contains("argus", StringComparison.OrdinalIgnoreCase) ? v : "argus " + v;
+    }
+
+    private static string Verdict(bool met) => met ? "met" : "**missed**";
+
+    private static string Mb(long bytes) => bytes <= 0 ? "–" : $"{bytes / 1048576.0:N0} MiB";
+
+    private static string Escape(string? s) => (s ?? "").Replace("|", "\\|").Replace("\n", " ");
+}
+
+/// <summary>Counts the records of a classic pcap file by walking its record headers.</summary>
+public static class PcapCount
+{
+    public static long Count(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        Span<byte> h = stackalloc byte[24];
+        if (fs.Read(h) != 24)
+            return 0;
+        uint magic = BitConverter.ToUInt32(h);
+        bool swap = magic is 0xD4C3B2A1 or 0x4D3CB2A1;
+        if (!swap && magic is not (0xA1B2C3D4 or 0xA1B23C4D))
+            return 0;
+        long n = 0;
+        Span<byte> r = stackalloc byte[16];
+        while (fs.Read(r) == 16)
+        {
+            uint caplen = BitConverter.ToUInt32(r[8..]);
+            if (swap)
+                caplen = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(caplen);
+            fs.Seek(caplen, SeekOrigin.Current);
+            n++;
+        }
+        return n;
+    }
+}

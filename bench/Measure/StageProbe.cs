@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Globalization;
+using ConnTrack.Engine;
+using ConnTrack.Engine.Capture;
+using ConnTrack.Engine.Config;
+using ConnTrack.Engine.Decoding;
+using ConnTrack.Engine.Diagnostics;
+
+namespace ConnTrack.Bench.Measure;
+
+/// <summary>
+/// Where the engine's time goes: the same file read by the capture reader alone, then reader + decoder
+/// (with and without checksum verification), then the whole pipeline without handing out records' strings.
+/// Each stage is the best of <c>reps</c> runs in this process (after one warm-up pass).
+/// </summary>
+public static class StageProbe
+{
+    public static ProbeResult Run(string path, int reps)
+    {
+        var result = new ProbeResult { Name = "stages" };
+        try
+        {
+            double read = Best(reps, () => ReadOnly(path));
+            double decodeNoSum = Best(reps, () => Decode(path, verify: false));
+            double decode = Best(reps, () => Decode(path, verify: true));
+            double full = Best(reps, () => Full(path, ignoreChecksums: false));
+            double fullNoSum = Best(reps, () => Full(path, ignoreChecksums: true));
+            result.Ok = true;
+            result.Seconds = full;
+            result.Notes["read"] = read.ToString("F3", CultureInfo.InvariantCulture);
+            result.Notes["decodeNoChecksums"] = decodeNoSum.ToString("F3", CultureInfo.InvariantCulture);
+            result.Notes["decode"] = decode.ToString("F3", CultureInfo.InvariantCulture);
+            result.Notes["full"] = full.ToString("F3", CultureInfo.InvariantCulture);
+            result.Notes["fullNoChecksums"] = fullNoSum.ToString("F3", CultureInfo.InvariantCulture);
+        }
+        catch (NotImplementedException e)
+        {
+            return ProbeResult.Failed(result.Name, "engine not implemented on this branch yet: " + e.Message);
+        }
+        return result;
+    }
+
+    private static double Best(int reps, Func<long> run)
+    {
+        run(); // warm-up: JIT to the optimised tier, file in the page cache
+        double best = double.MaxValue;
+        for (int i = 0; i < reps; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            GC.KeepAlive(run());
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return best;
+    }
+
+    private static long ReadOnly(string path)
+    {
+        using var reader = CaptureReader.Open(path);
+        long n = 0;
+        while (reader.TryReadNext(out var frame))
+            n += frame.Data.Length;
+        return n;
+    }
+
+    private static long Decode(string path, bool verify)
+    {
+        var decoder = new PacketDecoder(verify, new WeirdCounters());
+        using var reader = CaptureReader.Open(path);
+        long n = 0;
+        while (reader.TryReadNext(out var frame))
+        {
+            if (decoder.Decode(frame, out _) == DecodeStatus.Ok)
+                n++;
+        }
+        return n;
+    }
+
+    private static long Full(string path, bool ignoreChecksums)
+    {
+        var runner = new ConnTraceRunner(new ConnTrackOptions { IgnoreChecksums = ignoreChecksums });
+        long n = 0;
+        foreach (var _ in runner.ReadFile(path))
+            n++;
+        foreach (var _ in runner.Finish())
+            n++;
+        return n;
+    }
+}

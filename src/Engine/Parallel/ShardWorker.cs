@@ -1,0 +1,116 @@
+using System.Runtime.ExceptionServices;
+using ConnTrack.Engine.Config;
+using ConnTrack.Engine.Records;
+using ConnTrack.Engine.Tracking;
+
+namespace ConnTrack.Engine.Parallel;
+
+/// <summary>
+/// One shard: a <see cref="ConnTracker"/> of its own and, while the runner reads, a thread that takes the
+/// batches in ring order. The tracker outlives the thread (a trace goes on across files), so the thread is
+/// started and stopped by the runner around each stretch of reading.
+/// </summary>
+internal sealed class ShardWorker : IConnSink
+{
+    private readonly ParallelTraceRunner _runner;
+    private readonly SemaphoreSlim _ready = new(0);
+    private Thread? _thread;
+    private volatile bool _stop;
+    private long _consumed;
+    private bool _failed;
+
+    // Where the tracker's records go now: a batch's output for this shard, with the entry being handled.
+    private List<EmittedRecord>? _output;
+    private int _index;
+
+    public ShardWorker(ParallelTraceRunner runner, int id, ConnTrackOptions options)
+    {
+        _runner = runner;
+        Id = id;
+        Tracker = new ConnTracker(options, this);
+    }
+
+    public int Id { get; }
+    public ConnTracker Tracker { get; }
+    public bool IsRunning => _thread is { IsAlive: true };
+
+    void IConnSink.Write(ConnRecord record)
+    {
+        // Outside a batch (Finish's flush, on the caller's thread with the worker stopped) the runner takes them.
+        if (_output is null) _runner.AcceptDirect(Id, record);
+        else _output.Add(new EmittedRecord(_index, record));
+    }
+
+    /// <summary>Starts the thread; it takes batches from ring position <paramref name="position"/> on.</summary>
+    public void Start(long position)
+    {
+        _stop = false;
+        _consumed = position;
+        _thread = new Thread(Run) { IsBackground = true, Name = $"ConnTrack shard {Id}" };
+        _thread.Start();
+    }
+
+    /// <summary>A batch was published: take the next one.</summary>
+    public void Signal() => _ready.Release();
+
+    /// <summary>Stops the thread once it has taken every batch signalled before (or at once, if it waits) and joins it.</summary>
+    public void Stop()
+    {
+        var thread = _thread;
+        if (thread is null) return;
+        _stop = true;
+        _ready.Release();
+        thread.Join();
+        _thread = null;
+        // A stop signal left untaken (the thread ended on a batch signal first) must not count as a batch later.
+        while (_ready.CurrentCount > 0 && _ready.Wait(0)) { }
+    }
+
+    private void Run()
+    {
+        var ring = _runner.Ring;
+        while (true)
+        {
+            _ready.Wait();
+            if (_stop) return;
+            var batch = ring[_consumed % ring.Length];
+            _consumed++;
+            if (!_failed)
+            {
+                try
+                {
+                    Track(batch);
+                }
+                catch (Exception e)
+                {
+                    // Never leave the reader waiting: report, and only count batches from now on.
+                    _failed = true;
+                    _output = null;
+                    _runner.Fail(ExceptionDispatchInfo.Capture(e));
+                }
+            }
+            if (Interlocked.Decrement(ref batch.Pending) == 0)
+                _runner.BatchDone();
+        }
+    }
+
+    private void Track(PacketBatch batch)
+    {
+        var packets = batch.Packets;
+        var times = batch.Times;
+        var shards = batch.Shards;
+        int n = batch.Count;
+        byte me = (byte)Id;
+        var tracker = Tracker;
+        _output = batch.Output[Id];
+        for (int i = 0; i < n; i++)
+        {
+            _index = i;
+            if (shards[i] == me)
+                tracker.Process(packets[i]);
+            else
+                tracker.AdvanceTime(times[i]); // another shard's packet (or a tick): its time still drives our timers
+        }
+        _output = null;
+    }
+}

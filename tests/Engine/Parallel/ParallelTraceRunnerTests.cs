@@ -1,0 +1,453 @@
+using ConnTrack.Conformance;
+using ConnTrack.Engine.Capture;
+using ConnTrack.Engine.Config;
+using ConnTrack.Engine.Decoding;
+using ConnTrack.Engine.Net;
+using ConnTrack.Engine.Parallel;
+using ConnTrack.Engine.Records;
+using ConnTrack.Engine.Tests.Conformance;
+using ConnTrack.Engine.Tests.Decoding;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ConnTrack.Engine.Tests.Parallel;
+
+[Collection(ParallelRunnerCollection.Name)]
+public sealed class ParallelTraceRunnerTests : IDisposable
+{
+    private readonly ITestOutputHelper _output;
+    private readonly string _dir;
+
+    public ParallelTraceRunnerTests(ITestOutputHelper output)
+    {
+        _output = output;
+        _dir = Path.Combine(Path.GetTempPath(), "conntrack-parallel-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_dir);
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    private static readonly Lazy<byte[]> Generated = new(() => TraceGenerator.Generate(seed: 7, connections: 3000));
+
+    private string WriteTemp(string name, byte[] bytes)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    // (shards, batch size, ring size): the default shape, and odd small batches so batch boundaries and ring
+    // wrap-around fall everywhere.
+    public static IEnumerable<object[]> Shapes() =>
+    [
+        [2, ParallelTraceRunner.DefaultBatchSize, ParallelTraceRunner.DefaultRingSize],
+        [3, 7, 2],
+        [4, 64, 3],
+        [8, 1, 2],
+    ];
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void GeneratedCapture_ParallelRecordsEqualSingleThreadRecords(int shards, int batchSize, int ringSize)
+    {
+        string path = WriteTemp("gen.pcap", Generated.Value);
+        var options = new ConnTrackOptions();
+        var single = RunnerComparison.RunSingle(options, [path]);
+        var parallel = RunnerComparison.RunParallel(options, [path], shards, batchSize, ringSize);
+
+        // The trace is not trivial: many records, and endings of every kind.
+        Assert.True(single.Records.Count > 3000, $"only {single.Records.Count} records");
+        var states = single.Records.Select(r => r.ConnState).ToHashSet();
+        foreach (var s in new[] { "S0", "S1", "S2", "SF", "REJ", "RSTO", "RSTR", "OTH" })
+            Assert.True(states.Contains(s), $"no {s} among {string.Join(",", states)}");
+
+        Assert.Equal(single.PacketsRead, parallel.PacketsRead);
+        Assert.Empty(RunnerComparison.Differences(single.Records, parallel.Records));
+        Assert.Equal(single.Records.Count, parallel.Records.Count);
+        // uids stay unique over the shards.
+        Assert.Equal(parallel.Records.Count, parallel.Records.Select(r => r.Uid).Distinct().Count());
+    }
+
+    [Fact]
+    public void GeneratedCapture_TimersThatFireWhileAShardGetsNoPacketsStillMatch()
+    {
+        // Tight timeouts make most connections end by a timer in the middle of the trace, at another shard's packet.
+        string path = WriteTemp("gen.pcap", Generated.Value);
+        var options = new ConnTrackOptions
+        {
+            UdpInactivityTimeout = TimeSpan.FromSeconds(2),
+            IcmpInactivityTimeout = TimeSpan.FromSeconds(1),
+            TcpInactivityTimeout = TimeSpan.FromSeconds(30),
+            TcpAttemptDelay = TimeSpan.FromSeconds(1),
+            MaxTimerExpires = 0,
+        };
+        var single = RunnerComparison.RunSingle(options, [path]);
+        var parallel = RunnerComparison.RunParallel(options, [path], shards: 5, batchSize: 33, ringSize: 4);
+        Assert.Empty(RunnerComparison.Differences(single.Records, parallel.Records));
+        Assert.Equal(single.Records.Count, parallel.Records.Count);
+    }
+
+    [Fact]
+    public void OneShard_GivesTheSingleThreadRecordsInTheSameOrderWithTheSameUids()
+    {
+        string path = WriteTemp("gen.pcap", Generated.Value);
+        var options = new ConnTrackOptions();
+        var single = RunnerComparison.RunSingle(options, [path]);
+        var parallel = RunnerComparison.RunParallel(options, [path], shards: 1, batchSize: 100, ringSize: 3);
+        Assert.Equal(single.Records.Select(r => r.Uid + " " + RunnerComparison.Canon(r)),
+                     parallel.Records.Select(r => r.Uid + " " + RunnerComparison.Canon(r)));
+    }
+
+    [Fact]
+    public void ShardsUseTheirOwnUidSeeds()
+    {
+        ulong seed = new ConnTrackOptions().UidSeed;
+        Assert.Equal(seed, ParallelTraceRunner.ShardUidSeed(seed, 0));
+        var seeds = Enumerable.Range(0, 16).Select(i => ParallelTraceRunner.ShardUidSeed(seed, i)).ToList();
+        Assert.Equal(16, seeds.Distinct().Count());
+    }
+
+    [Fact]
+    public void RecordsComeOutWhileReading_NotOnlyAtTheEnd()
+    {
+        string path = WriteTemp("gen.pcap", Generated.Value);
+        using var runner = new ParallelTraceRunner(new ConnTrackOptions(), shards: 2, batchSize: 256);
+        long packetsAtFirstRecord = -1;
+        int during = 0;
+        foreach (var _ in runner.ReadFile(path))
+        {
+            if (packetsAtFirstRecord < 0) packetsAtFirstRecord = runner.PacketsRead;
+            Assert.Equal(2, runner.RunningWorkers);
+            during++;
+        }
+        long total = runner.PacketsRead;
+        Assert.True(during > 1000, $"{during} records while reading");
+        Assert.InRange(packetsAtFirstRecord, 1, total / 2);
+    }
+
+    [Fact]
+    public void TwoFilesFormOneTrace_AsInTheSingleThreadRunner()
+    {
+        // Split the generated capture into two files at a packet boundary; connections span both.
+        var frames = Capture.CaptureTestUtil.ReadAll(Generated.Value);
+        int half = frames.Count / 2;
+        string a = WriteTemp("a.pcap", Pcap(frames.Take(half)));
+        string b = WriteTemp("b.pcap", Pcap(frames.Skip(half)));
+        var options = new ConnTrackOptions();
+        var single = RunnerComparison.RunSingle(options, [a, b]);
+        var parallel = RunnerComparison.RunParallel(options, [a, b], shards: 3, batchSize: 50);
+        Assert.Empty(RunnerComparison.Differences(single.Records, parallel.Records));
+        Assert.Equal(frames.Count, parallel.PacketsRead);
+    }
+
+    [Fact]
+    public void ErrorMidFile_SurfacesAfterEveryEarlierRecord_AndTheTraceGoesOn()
+    {
+        var bytes = Generated.Value;
+        var frames = Capture.CaptureTestUtil.ReadAll(bytes);
+        // Cut the file inside the record of a packet two thirds in.
+        var cutAt = frames[frames.Count * 2 / 3];
+        var truncated = bytes.AsSpan(0, (int)cutAt.Offset + 16 + 10).ToArray();
+        string bad = WriteTemp("bad.pcap", truncated);
+        string good = WriteTemp("good.pcap", Pcap(frames.Skip(frames.Count * 2 / 3 + 5)));
+
+        // No cap on timers per packet, so records end at the very same packet in both runs (see MaxTimerExpiresAppliesPerShard).
+        var options = new ConnTrackOptions { MaxTimerExpires = 0 };
+        var single = RunnerComparison.RunSingle(options, [bad, good]);
+        Assert.Single(single.Errors);
+
+        using var runner = new ParallelTraceRunner(options, shards: 2, batchSize: 128);
+        var before = new List<ConnRecord>();
+        var error = Assert.Throws<CaptureFormatException>(() =>
+        {
+            foreach (var r in runner.ReadFile(bad))
+                before.Add(r);
+        });
+        Assert.Equal(0, runner.RunningWorkers);
+        Assert.Equal(single.Errors[0], $"after {before.Count} records: {error.Message}");
+        Assert.True(before.Count > 500, $"{before.Count} records before the error");
+        var singleBefore = single.Records.Take(before.Count).ToList();
+        var diffBefore = RunnerComparison.Differences(singleBefore, before);
+        Assert.True(diffBefore.Count == 0, string.Join("\n", diffBefore));
+
+        // The trace goes on with the next file, with the connections still open.
+        var rest = runner.ReadFile(good).ToList();
+        rest.AddRange(runner.Finish());
+        Assert.Empty(RunnerComparison.Differences(single.Records, before.Concat(rest)));
+    }
+
+    [Fact]
+    public void EarlyDisposal_StopsTheWorkers_AndKeepsWhatWasRead()
+    {
+        string path = WriteTemp("gen.pcap", Generated.Value);
+        using var runner = new ParallelTraceRunner(new ConnTrackOptions(), shards: 2, batchSize: 64, ringSize: 4);
+        var taken = new List<ConnRecord>();
+        using (var e = runner.ReadFile(path).GetEnumerator())
+        {
+            for (int i = 0; i < 10 && e.MoveNext(); i++)
+                taken.Add(e.Current);
+            Assert.Equal(2, runner.RunningWorkers);
+            Assert.NotNull(runner.CurrentReader);
+        }
+        Assert.Equal(10, taken.Count);
+        Assert.Equal(0, runner.RunningWorkers);
+        Assert.Null(runner.CurrentReader);
+        long read = runner.PacketsRead;
+        Assert.InRange(read, 1, 200_000);
+
+        // Every packet read before the disposal was tracked: the same as a single-thread run over those packets.
+        var frames = Capture.CaptureTestUtil.ReadAll(Generated.Value);
+        string prefix = WriteTemp("prefix.pcap", Pcap(frames.Take((int)read)));
+        var single = RunnerComparison.RunSingle(new ConnTrackOptions(), [prefix]);
+        var all = taken.Concat(runner.TakeFinished()).Concat(runner.Finish()).ToList();
+        Assert.Empty(RunnerComparison.Differences(single.Records, all));
+        Assert.Equal(0, runner.RunningWorkers);
+    }
+
+    [Fact]
+    public void Dispose_WithAnAbandonedEnumerator_StopsTheWorkers()
+    {
+        string path = WriteTemp("gen.pcap", Generated.Value);
+        var runner = new ParallelTraceRunner(new ConnTrackOptions(), shards: 3, batchSize: 16, ringSize: 2);
+        var e = runner.ReadFile(path).GetEnumerator();
+        Assert.True(e.MoveNext());
+        Assert.Equal(3, runner.RunningWorkers);
+        runner.Dispose();
+        Assert.Equal(0, runner.RunningWorkers);
+        Assert.Throws<ObjectDisposedException>(() => runner.ReadFile(path).GetEnumerator().MoveNext());
+    }
+
+    [Fact]
+    public void LiveFeed_ProcessFrameAdvanceTimeTakeFinished_MatchesTheSingleThreadRunner()
+    {
+        var frames = Capture.CaptureTestUtil.ReadAll(Generated.Value).Take(4000).ToList();
+        var options = new ConnTrackOptions { MaxTimerExpires = 0 };
+        using var single = new ConnTraceRunner(options);
+        using var parallel = new ParallelTraceRunner(options, shards: 2, batchSize: 100);
+        var a = new List<ConnRecord>();
+        var b = new List<ConnRecord>();
+        foreach (var f in frames)
+        {
+            var raw = new RawFrame(f.Data, f.Timestamp, f.OriginalLength, f.LinkType, f.Offset);
+            single.ProcessFrame(raw);
+            parallel.ProcessFrame(raw);
+        }
+        // A quiet wire: time moves on by ten minutes with no packet, and every UDP/ICMP/idle connection ends.
+        long later = frames[^1].Timestamp + TimeSpan.FromMinutes(10).Ticks * 100;
+        single.AdvanceTime(later);
+        parallel.AdvanceTime(later);
+        a.AddRange(single.TakeFinished());
+        b.AddRange(parallel.TakeFinished());
+        Assert.Equal(0, parallel.RunningWorkers);
+        Assert.Empty(RunnerComparison.Differences(a, b));
+        Assert.True(a.Count > 500);
+        Assert.Equal(single.OpenConnections, parallel.OpenConnections);
+        Assert.Empty(RunnerComparison.Differences(single.Finish(), parallel.Finish()));
+    }
+
+    [Fact]
+    public void AShardGettingNoPackets_ExpiresItsConnectionsAtTheOtherShardsPacketTimes()
+    {
+        // Flow A (one UDP packet) and flow B (a packet a second for three minutes) fall in different shards.
+        const int shards = 2;
+        var a = new PacketSummary { Src = IPAddr128.Parse("10.0.0.1"), Dst = IPAddr128.Parse("10.0.0.2"), SrcPort = 1111, DstPort = 53, Protocol = 17 };
+        var b = new PacketSummary { Src = IPAddr128.Parse("10.0.0.3"), Dst = IPAddr128.Parse("10.0.0.4"), DstPort = 53, Protocol = 17 };
+        for (b.SrcPort = 2000; ShardHash.ShardOf(b, shards) == ShardHash.ShardOf(a, shards); b.SrcPort++) { }
+
+        const long t0 = 1_700_000_000_000_000_000L, second = 1_000_000_000L;
+        var ms = new MemoryStream();
+        using (var w = new PcapWriter(ms, LinkType.Ethernet, leaveOpen: true))
+        {
+            w.WritePacket(UdpFrame("10.0.0.1", "10.0.0.2", 1111, 53), t0);
+            for (int i = 1; i <= 180; i++)
+                w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", b.SrcPort, 53), t0 + i * second);
+        }
+        string path = WriteTemp("two.pcap", ms.ToArray());
+
+        // A's inactivity timer (60 s) fires at B's packet at t0+60s, in A's shard, which gets no packet then:
+        // its record comes out while the file is read, as in the single-thread run, not at the end.
+        using var single = new ConnTraceRunner(new ConnTrackOptions());
+        var singleDuring = single.ReadFile(path).ToList();
+        using var parallel = new ParallelTraceRunner(new ConnTrackOptions(), shards, batchSize: 4, ringSize: 2);
+        var during = new List<(ConnRecord Record, long PacketsRead)>();
+        foreach (var r in parallel.ReadFile(path))
+            during.Add((r, parallel.PacketsRead));
+        var record = Assert.Single(singleDuring);
+        Assert.Equal(1111, record.OrigP);
+        var (pr, packetsRead) = Assert.Single(during);
+        Assert.Equal(RunnerComparison.Canon(record), RunnerComparison.Canon(pr));
+        Assert.InRange(packetsRead, 62, 62 + 4 * 3); // within the ring's reach of the packet it expired at
+        Assert.Equal(RunnerComparison.Canon(single.Finish().Single()), RunnerComparison.Canon(parallel.Finish().Single()));
+    }
+
+    private static byte[] UdpFrame(string src, string dst, ushort sp, ushort dp) =>
+        PacketBuilder.Ethernet(0x0800, PacketBuilder.IPv4(src, dst, 17, PacketBuilder.Udp(src, dst, sp, dp, PacketBuilder.Bytes(20))));
+
+    [Fact]
+    public void MaxTimerExpiresAppliesPerShard_TheDocumentedDifference()
+    {
+        // 400 UDP flows between distinct hosts, then a quiet wire: all 400 inactivity timers come due at once.
+        var ms = new MemoryStream();
+        using (var w = new PcapWriter(ms, LinkType.Ethernet, leaveOpen: true))
+        {
+            for (int i = 0; i < 400; i++)
+            {
+                var ip = PacketBuilder.IPv4($"10.1.{i / 200}.{i % 200 + 1}", "192.168.9.9", 17,
+                    PacketBuilder.Udp($"10.1.{i / 200}.{i % 200 + 1}", "192.168.9.9", 5000, 53, PacketBuilder.Bytes(20)));
+                w.WritePacket(PacketBuilder.Ethernet(0x0800, ip), 1_700_000_000_000_000_000L + i * 1000L);
+            }
+        }
+        string path = WriteTemp("udp.pcap", ms.ToArray());
+        long later = 1_700_000_000_000_000_000L + TimeSpan.FromMinutes(5).Ticks * 100;
+        var options = new ConnTrackOptions { MaxTimerExpires = 300 };
+
+        using var single = new ConnTraceRunner(options);
+        Assert.Empty(single.ReadFile(path));
+        single.AdvanceTime(later);
+        Assert.Equal(300, single.TakeFinished().Count());
+
+        using var parallel = new ParallelTraceRunner(options, shards: 2);
+        Assert.Empty(parallel.ReadFile(path));
+        parallel.AdvanceTime(later);
+        // Each shard expires up to 300 at this time, so all 400 end now, against 300 in the single-thread run.
+        Assert.Equal(400, parallel.TakeFinished().Count());
+        Assert.Equal(100, single.Finish().Count());
+        Assert.Empty(parallel.Finish());
+    }
+
+    [Fact]
+    public void FrameByFrameWithTryTakeFinished_AsTheCmdletReads_MatchesTheSingleThreadRunner()
+    {
+        string path = WriteTemp("gen.pcap", Generated.Value);
+        var options = new ConnTrackOptions();
+        var single = RunnerComparison.RunSingle(options, [path]);
+        using var runner = new ParallelTraceRunner(options, shards: 2, batchSize: 128);
+        var records = new List<ConnRecord>();
+        int takenWhileReading = 0;
+        using (var reader = CaptureReader.Open(path))
+        {
+            while (reader.TryReadNext(out var frame))
+            {
+                runner.ProcessFrame(frame);
+                while (runner.TryTakeFinished(out var r))
+                {
+                    records.Add(r);
+                    takenWhileReading++;
+                }
+            }
+        }
+        Assert.True(takenWhileReading > 1000, $"{takenWhileReading} records taken while reading");
+        records.AddRange(runner.Finish());
+        Assert.Equal(0, runner.RunningWorkers);
+        Assert.Equal(records.Count, runner.ConnectionsFinished);
+        Assert.Empty(RunnerComparison.Differences(single.Records, records));
+    }
+
+    [Fact]
+    public void FinishIsLazy_SoReadFileConcatFinishWorks()
+    {
+        string path = WriteTemp("gen.pcap", Generated.Value);
+        var single = RunnerComparison.RunSingle(new ConnTrackOptions(), [path]);
+        using var runner = new ParallelTraceRunner(new ConnTrackOptions(), shards: 2);
+        var all = runner.ReadFile(path).Concat(runner.Finish()).ToList();
+        Assert.Empty(RunnerComparison.Differences(single.Records, all));
+    }
+
+    [Fact]
+    public void AWorkerFailing_SurfacesOnTheCallersThread_WithoutHanging()
+    {
+        // A null port set makes the tracker throw on its first UDP packet, in the worker thread.
+        string path = WriteTemp("gen.pcap", Generated.Value);
+        var options = new ConnTrackOptions { LikelyServerPorts = null! };
+        Assert.Throws<NullReferenceException>(() => new ConnTraceRunner(options).ReadFile(path).ToList());
+
+        using var runner = new ParallelTraceRunner(options, shards: 1, batchSize: 16, ringSize: 2);
+        var run = Task.Run(() => Assert.Throws<NullReferenceException>(() => runner.ReadFile(path).ToList()));
+        Assert.True(run.Wait(TimeSpan.FromSeconds(60)), "ReadFile hung after a worker failed");
+        Assert.Equal(0, runner.RunningWorkers);
+        // The runner stays failed: its shards' state is unknown.
+        Assert.Throws<NullReferenceException>(() => runner.ReadFile(path).ToList());
+    }
+
+    [Fact]
+    public void CaptureFilter_IsAppliedByTheReader()
+    {
+        string path = WriteTemp("gen.pcap", Generated.Value);
+        var options = new ConnTrackOptions { CaptureFilter = "udp or icmp" };
+        ConnTrackOptions plain;
+        TraceRun single;
+        try
+        {
+            single = RunnerComparison.RunSingle(options, [path]);
+        }
+        catch (Exception e) when (e is CaptureFilterException or DllNotFoundException)
+        {
+            _output.WriteLine($"SKIPPED: no libpcap for BPF ({e.Message})");
+            return;
+        }
+        plain = new ConnTrackOptions();
+        var parallel = RunnerComparison.RunParallel(options, [path], shards: 2, batchSize: 200);
+        Assert.Empty(RunnerComparison.Differences(single.Records, parallel.Records));
+        Assert.All(parallel.Records, r => Assert.NotEqual(TransportProto.Tcp, r.Proto));
+        Assert.True(RunnerComparison.RunSingle(plain, [path]).Records.Count > parallel.Records.Count);
+    }
+
+    [Fact]
+    public void ConformanceCorpus_ParallelRecordsEqualSingleThreadRecords()
+    {
+        string? corpus = ConformanceCorpus.Locate();
+        if (corpus is null)
+        {
+            Assert.False(ConformanceSuite.IsCi, "the conformance corpus is missing");
+            _output.WriteLine("SKIPPED: no conformance corpus");
+            return;
+        }
+        var failures = new List<string>();
+        int runs = 0;
+
+        // Every case with its own options (filters, VLAN keys, timer settings), its files as one trace.
+        foreach (var c in ConformanceCase.Load(Path.Combine(corpus, ConformanceCorpus.CasesFileName)))
+        {
+            var files = c.Traces.Select(t => Path.Combine(corpus, t)).ToList();
+            if (!files.All(File.Exists)) continue;
+            Compare(c.Name, CaseOptionsMapper.ToEngineOptions(c), files, failures);
+            runs++;
+        }
+        // And every trace file on its own with the default options.
+        foreach (var file in Directory.GetFiles(Path.Combine(corpus, "traces"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            Compare(Path.GetFileName(file), new ConnTrackOptions(), [file], failures);
+            runs++;
+        }
+        _output.WriteLine($"{runs} runs compared");
+        Assert.True(runs > 40, $"only {runs} runs");
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    private static void Compare(string name, ConnTrackOptions options, List<string> files, List<string> failures)
+    {
+        var single = RunnerComparison.RunSingle(options, files);
+        foreach (var (shards, batch, ring) in new[] { (2, ParallelTraceRunner.DefaultBatchSize, ParallelTraceRunner.DefaultRingSize), (3, 5, 2) })
+        {
+            var parallel = RunnerComparison.RunParallel(options, files, shards, batch, ring);
+            var diff = RunnerComparison.Differences(single.Records, parallel.Records);
+            if (diff.Count > 0)
+                failures.Add($"{name} ({shards} shards, batch {batch}): {diff.Count} differences, first {diff[0]}");
+            // A file that ends in an error: the same error, after the same number of records.
+            if (!single.Errors.SequenceEqual(parallel.Errors))
+                failures.Add($"{name} ({shards} shards): errors [{string.Join("; ", single.Errors)}] vs [{string.Join("; ", parallel.Errors)}]");
+        }
+    }
+
+    private static byte[] Pcap(IEnumerable<Capture.Frame> frames)
+    {
+        var ms = new MemoryStream();
+        using (var w = new PcapWriter(ms, LinkType.Ethernet, nanosecond: true, leaveOpen: true))
+            foreach (var f in frames)
+                w.WritePacket(f.Data, f.Timestamp, f.OriginalLength);
+        return ms.ToArray();
+    }
+}
