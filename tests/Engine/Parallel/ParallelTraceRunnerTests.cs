@@ -251,19 +251,19 @@ public sealed class ParallelTraceRunnerTests : IDisposable
     [Fact]
     public void AShardGettingNoPackets_ExpiresItsConnectionsAtTheOtherShardsPacketTimes()
     {
-        // Flow A (one UDP packet) and flow B (a packet a second for three minutes) fall in different shards.
+        // Flow A (one UDP packet) and flow B (not DNS: that analyzer has its own 10 s timer) (a packet a second for three minutes) fall in different shards.
         const int shards = 2;
-        var a = new PacketSummary { Src = IPAddr128.Parse("10.0.0.1"), Dst = IPAddr128.Parse("10.0.0.2"), SrcPort = 1111, DstPort = 53, Protocol = 17 };
-        var b = new PacketSummary { Src = IPAddr128.Parse("10.0.0.3"), Dst = IPAddr128.Parse("10.0.0.4"), DstPort = 53, Protocol = 17 };
+        var a = new PacketSummary { Src = IPAddr128.Parse("10.0.0.1"), Dst = IPAddr128.Parse("10.0.0.2"), SrcPort = 1111, DstPort = 9999, Protocol = 17 };
+        var b = new PacketSummary { Src = IPAddr128.Parse("10.0.0.3"), Dst = IPAddr128.Parse("10.0.0.4"), DstPort = 9999, Protocol = 17 };
         for (b.SrcPort = 2000; ShardHash.ShardOf(b, shards) == ShardHash.ShardOf(a, shards); b.SrcPort++) { }
 
         const long t0 = 1_700_000_000_000_000_000L, second = 1_000_000_000L;
         var ms = new MemoryStream();
         using (var w = new PcapWriter(ms, LinkType.Ethernet, leaveOpen: true))
         {
-            w.WritePacket(UdpFrame("10.0.0.1", "10.0.0.2", 1111, 53), t0);
+            w.WritePacket(UdpFrame("10.0.0.1", "10.0.0.2", 1111, 9999), t0);
             for (int i = 1; i <= 180; i++)
-                w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", b.SrcPort, 53), t0 + i * second);
+                w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", b.SrcPort, 9999), t0 + i * second);
         }
         string path = WriteTemp("two.pcap", ms.ToArray());
 
