@@ -21,6 +21,13 @@ public interface ITraceRunner : IDisposable
     /// <summary>Reads one capture file as the next part of the trace, yielding records as connections end.</summary>
     IEnumerable<ConnRecord> ReadFile(string path);
 
+    /// <summary>
+    /// Reads, decodes and tracks the next packets of <paramref name="reader"/> (a few at a time); records that end
+    /// are left for <see cref="TryTakeFinished"/>. False once the reader is at its end. A damaged file throws
+    /// <see cref="CaptureFormatException"/> after the packets before the damage were tracked.
+    /// </summary>
+    bool ProcessNextBatch(CaptureReader reader);
+
     /// <summary>Feeds one frame (live capture, or a caller reading files itself).</summary>
     void ProcessFrame(in RawFrame frame);
 

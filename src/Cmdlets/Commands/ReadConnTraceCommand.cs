@@ -138,8 +138,8 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
     }
 
     /// <summary>
-    /// Reads one file into the runner (as <see cref="ConnTraceRunner.ReadFile"/> does, frame by frame, so that
-    /// Ctrl+C and progress need no finished connection); a bad file is one error and the trace goes on.
+    /// Reads one file into the runner batch by batch (as <see cref="ConnTraceRunner.ReadFile"/> does, but here so
+    /// that Ctrl+C and progress need no finished connection); a bad file is one error and the trace goes on.
     /// </summary>
     private void ReadOne(ITraceRunner runner, string path)
     {
@@ -157,13 +157,13 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
         _current = reader;
         try
         {
-            long packets = 0;
-            while (true)
+            long batches = 0;
+            bool more = true;
+            while (more)
             {
                 try
                 {
-                    if (!reader.TryReadNext(out var frame)) break;
-                    runner.ProcessFrame(frame);
+                    more = runner.ProcessNextBatch(reader);
                 }
                 catch (Exception e) when (EngineBridge.IsFilterError(e))
                 {
@@ -171,12 +171,15 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
                 }
                 catch (Exception e) when (MapReadError(e, path) is { } error)
                 {
+                    // The packets before the damage are tracked; their finished records still go out.
+                    while (runner.TryTakeFinished(out var record))
+                        WriteObject(ConnInfo.FromRecord(record));
                     WriteError(error);
                     break;
                 }
                 while (runner.TryTakeFinished(out var record))
                     WriteObject(ConnInfo.FromRecord(record));
-                if ((++packets & 0x3FF) == 0)
+                if ((++batches & 0x3F) == 0)
                 {
                     if (Stopping) return;
                     Progress(reader, runner, path);

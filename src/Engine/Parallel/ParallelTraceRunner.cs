@@ -194,6 +194,19 @@ public sealed class ParallelTraceRunner : ITraceRunner
         }
     }
 
+    /// <summary>Reads and hands on up to 64 frames of <paramref name="reader"/>; false once it is at its end.</summary>
+    public bool ProcessNextBatch(CaptureReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        for (int i = 0; i < 64; i++)
+        {
+            if (!reader.TryReadNext(out var frame))
+                return false;
+            ProcessFrame(frame);
+        }
+        return true;
+    }
+
     /// <summary>
     /// Feeds one frame (live capture or a caller's own source). Frames are tracked in batches: call
     /// <see cref="TakeFinished"/> to have everything fed so far tracked and its records returned.
