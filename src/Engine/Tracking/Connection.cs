@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using ConnTrack.Engine.Net;
 using ConnTrack.Engine.Records;
+using ConnTrack.Engine.Timers;
 using ConnTrack.Engine.Tracking.Tcp;
 
 namespace ConnTrack.Engine.Tracking;
@@ -62,10 +63,9 @@ internal sealed class Connection
     public TcpSession? Tcp;
     public ulong MissedBytes;
 
-    // Timers: a timer carries the generation it was armed in; bumping a generation cancels.
     public long InactivityTimeout;
-    public int InactivityGeneration;
-    public int SessionTimerGeneration;
+    /// <summary>The timers pending for this connection; all cancelled when it is removed.</summary>
+    public ConnTimerSet Timers;
     public bool Removed;
 
     /// <summary>The history letters so far ("" when none).</summary>
