@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using ConnTrack.Engine.Config;
 using ConnTrack.Engine.Decoding;
@@ -22,7 +21,7 @@ public interface IConnSink
 /// </summary>
 public sealed class ConnTracker
 {
-    private readonly Dictionary<FlowKey, Connection> _table = new();
+    private readonly ConnectionTable _table = new();
     private readonly ConnTimerHeap _timers = new();
     private uint _timerSeq; // arming order, for timers due at the same time
     private readonly UidGenerator _uids;
@@ -116,7 +115,8 @@ public sealed class ConnTracker
     internal Connection? PrefetchConnection(in PacketSummary p)
     {
         var key = KeyOf(p, out _, out _, out _);
-        if (!_table.TryGetValue(key, out var conn))
+        var conn = _table.Find(key);
+        if (conn is null)
             return null;
         PrefetchObject(conn);
         return conn;
@@ -157,7 +157,8 @@ public sealed class ConnTracker
             {
                 MarkRemoved(conn);
                 var next = NewConnection(p, key, kind, srcPort, dstPort);
-                _table[key] = next;
+                _table.Find(key, key.GetHashCode(), out int at);
+                _table.Replace(at, conn, next);
                 Emit(conn);
                 conn = next;
             }
@@ -170,30 +171,26 @@ public sealed class ConnTracker
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private void ProcessLookingUp(in PacketSummary p, in FlowKey key, TransportProto kind, ushort srcPort, ushort dstPort)
     {
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_table, key, out bool exists);
-        Connection conn;
-        if (!exists)
+        int hash = key.GetHashCode();
+        var conn = _table.Find(key, hash, out int slot);
+        if (conn is null)
         {
-            if (_table.Count > Options.MaxConnections)
+            if (_table.Count >= Options.MaxConnections)
             {
-                _table.Remove(key);
                 DroppedForCapacity++;
                 return;
             }
-            conn = slot = NewConnection(p, key, kind, srcPort, dstPort);
+            conn = NewConnection(p, key, kind, srcPort, dstPort);
+            _table.Insert(slot, conn, hash);
         }
-        else
+        else if (conn.Tcp is { } tcp && tcp.IsReuse(p, p.Timestamp, _linger))
         {
-            conn = slot!;
-            if (conn.Tcp is { } tcp && tcp.IsReuse(p, p.Timestamp, _linger))
-            {
-                // The old connection ends here; the packet starts a new one under the same key.
-                MarkRemoved(conn);
-                var next = NewConnection(p, key, kind, srcPort, dstPort);
-                slot = next;
-                Emit(conn);
-                conn = next;
-            }
+            // The old connection ends here; the packet starts a new one under the same key.
+            MarkRemoved(conn);
+            var next = NewConnection(p, key, kind, srcPort, dstPort);
+            _table.Replace(slot, conn, next);
+            Emit(conn);
+            conn = next;
         }
         Deliver(conn, p, kind, srcPort);
     }
@@ -493,15 +490,15 @@ public sealed class ConnTracker
     private void Remove(Connection conn)
     {
         MarkRemoved(conn);
-        if (_table.TryGetValue(conn.Key, out var current) && ReferenceEquals(current, conn))
-            _table.Remove(conn.Key);
+        _table.Remove(conn);
         Emit(conn);
     }
 
     /// <summary>Ends every open connection, as Zeek does at the end of its input.</summary>
     public void FlushAll()
     {
-        var open = new List<Connection>(_table.Values);
+        var open = new List<Connection>(_table.Count);
+        _table.CopyTo(open);
         open.Sort((a, b) => a.StartTime.CompareTo(b.StartTime));
         _table.Clear();
         _timers.Clear();
