@@ -49,7 +49,10 @@ public sealed class ConnTracker
         _attemptDelay = Nanos(options.TcpAttemptDelay);
         _closeDelay = Nanos(options.TcpCloseDelay);
         _dnsSessionTimeout = Nanos(options.DnsSessionTimeout);
+        ExcessiveDataWithoutFurtherAcks = (ulong)Math.Max(0, options.TcpExcessiveDataWithoutFurtherAcks);
     }
+
+    internal ulong ExcessiveDataWithoutFurtherAcks { get; }
 
     private static long Nanos(TimeSpan t) => t.Ticks * 100;
 
@@ -226,7 +229,7 @@ public sealed class ConnTracker
         switch (kind)
         {
             case TransportProto.Tcp:
-                conn.Tcp = new TcpSession(conn, (ulong)Math.Max(0, Options.TcpExcessiveDataWithoutFurtherAcks));
+                conn.Tcp = new TcpSession(conn);
                 flip = WantsTcpFlip(p.Flags, srcPort, dstPort);
                 conn.Tcp.StartedWithSynAck = (p.Flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
                 Arm(conn, ConnTimerKind.TcpExpire, p.Timestamp + _synTimeout);
@@ -300,8 +303,8 @@ public sealed class ConnTracker
     {
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
         {
-            if (isOrig) conn.ScaledHistoryEntry('C', ref conn.OrigChecksumCount, ref conn.OrigChecksumThreshold);
-            else conn.ScaledHistoryEntry('c', ref conn.RespChecksumCount, ref conn.RespChecksumThreshold);
+            if (isOrig) conn.ScaledHistoryEntry('C', ref conn.OrigChecksumCount, ref conn.OrigChecksumScale);
+            else conn.ScaledHistoryEntry('c', ref conn.RespChecksumCount, ref conn.RespChecksumScale);
             return;
         }
         CountPacket(conn, p, isOrig);
