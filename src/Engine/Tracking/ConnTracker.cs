@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using ConnTrack.Engine.Config;
 using ConnTrack.Engine.Decoding;
@@ -22,8 +21,9 @@ public interface IConnSink
 /// </summary>
 public sealed class ConnTracker
 {
-    private readonly Dictionary<FlowKey, Connection> _table = new();
-    private readonly TimerQueue _timers = new();
+    private readonly ConnectionTable _table = new();
+    private readonly ConnTimerHeap _timers = new();
+    private uint _timerSeq; // arming order, for timers due at the same time
     private readonly UidGenerator _uids;
     private readonly LocalNetworks _localNets;
     private readonly HashSet<PortSpec> _likelyServerPorts;
@@ -49,7 +49,10 @@ public sealed class ConnTracker
         _attemptDelay = Nanos(options.TcpAttemptDelay);
         _closeDelay = Nanos(options.TcpCloseDelay);
         _dnsSessionTimeout = Nanos(options.DnsSessionTimeout);
+        ExcessiveDataWithoutFurtherAcks = (ulong)Math.Max(0, options.TcpExcessiveDataWithoutFurtherAcks);
     }
+
+    internal ulong ExcessiveDataWithoutFurtherAcks { get; }
 
     private static long Nanos(TimeSpan t) => t.Ticks * 100;
 
@@ -58,6 +61,9 @@ public sealed class ConnTracker
 
     /// <summary>Connections currently tracked.</summary>
     public int OpenConnections => _table.Count;
+
+    /// <summary>Connections with a timer pending (each sits in the timer heap once; removed ones never).</summary>
+    internal int PendingTimerConnections => _timers.Count;
 
     /// <summary>New connections not tracked because the table was full (MaxConnections).</summary>
     public long DroppedForCapacity { get; private set; }
@@ -112,7 +118,8 @@ public sealed class ConnTracker
     internal Connection? PrefetchConnection(in PacketSummary p)
     {
         var key = KeyOf(p, out _, out _, out _);
-        if (!_table.TryGetValue(key, out var conn))
+        var conn = _table.Find(key);
+        if (conn is null)
             return null;
         PrefetchObject(conn);
         return conn;
@@ -151,9 +158,10 @@ public sealed class ConnTracker
             var conn = hint;
             if (conn.Tcp is { } tcp && tcp.IsReuse(p, p.Timestamp, _linger))
             {
-                conn.Removed = true;
+                MarkRemoved(conn);
                 var next = NewConnection(p, key, kind, srcPort, dstPort);
-                _table[key] = next;
+                _table.Find(key, key.GetHashCode(), out int at);
+                _table.Replace(at, conn, next);
                 Emit(conn);
                 conn = next;
             }
@@ -166,30 +174,26 @@ public sealed class ConnTracker
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private void ProcessLookingUp(in PacketSummary p, in FlowKey key, TransportProto kind, ushort srcPort, ushort dstPort)
     {
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_table, key, out bool exists);
-        Connection conn;
-        if (!exists)
+        int hash = key.GetHashCode();
+        var conn = _table.Find(key, hash, out int slot);
+        if (conn is null)
         {
-            if (_table.Count > Options.MaxConnections)
+            if (_table.Count >= Options.MaxConnections)
             {
-                _table.Remove(key);
                 DroppedForCapacity++;
                 return;
             }
-            conn = slot = NewConnection(p, key, kind, srcPort, dstPort);
+            conn = NewConnection(p, key, kind, srcPort, dstPort);
+            _table.Insert(slot, conn, hash);
         }
-        else
+        else if (conn.Tcp is { } tcp && tcp.IsReuse(p, p.Timestamp, _linger))
         {
-            conn = slot!;
-            if (conn.Tcp is { } tcp && tcp.IsReuse(p, p.Timestamp, _linger))
-            {
-                // The old connection ends here; the packet starts a new one under the same key.
-                conn.Removed = true;
-                var next = NewConnection(p, key, kind, srcPort, dstPort);
-                slot = next;
-                Emit(conn);
-                conn = next;
-            }
+            // The old connection ends here; the packet starts a new one under the same key.
+            MarkRemoved(conn);
+            var next = NewConnection(p, key, kind, srcPort, dstPort);
+            _table.Replace(slot, conn, next);
+            Emit(conn);
+            conn = next;
         }
         Deliver(conn, p, kind, srcPort);
     }
@@ -225,10 +229,10 @@ public sealed class ConnTracker
         switch (kind)
         {
             case TransportProto.Tcp:
-                conn.Tcp = new TcpSession(conn, (ulong)Math.Max(0, Options.TcpExcessiveDataWithoutFurtherAcks));
+                conn.Tcp = new TcpSession(conn);
                 flip = WantsTcpFlip(p.Flags, srcPort, dstPort);
                 conn.Tcp.StartedWithSynAck = (p.Flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
-                _timers.Add(new ConnTimer(conn, ConnTimerKind.TcpExpire, conn.SessionTimerGeneration, p.Timestamp + _synTimeout));
+                Arm(conn, ConnTimerKind.TcpExpire, p.Timestamp + _synTimeout);
                 // Zeek starts a TCP connection on the UDP inactivity timeout until its handshake completes.
                 SetInactivityTimeout(conn, _udpInactivity);
                 break;
@@ -250,7 +254,7 @@ public sealed class ConnTracker
 
         // Zeek's DNS analyzer, attached by responder port, expires quiet UDP DNS connections itself.
         if (kind == TransportProto.Udp && _dnsSessionTimeout > 0 && Options.DnsAnalyzerPorts.Contains(conn.RespPort))
-            _timers.Add(new ConnTimer(conn, ConnTimerKind.DnsExpire, 0, p.Timestamp + _dnsSessionTimeout));
+            Arm(conn, ConnTimerKind.DnsExpire, p.Timestamp + _dnsSessionTimeout);
         return conn;
     }
 
@@ -299,8 +303,8 @@ public sealed class ConnTracker
     {
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
         {
-            if (isOrig) conn.ScaledHistoryEntry('C', ref conn.OrigChecksumCount, ref conn.OrigChecksumThreshold);
-            else conn.ScaledHistoryEntry('c', ref conn.RespChecksumCount, ref conn.RespChecksumThreshold);
+            if (isOrig) conn.ScaledHistoryEntry('C', ref conn.OrigChecksumCount, ref conn.OrigChecksumScale);
+            else conn.ScaledHistoryEntry('c', ref conn.RespChecksumCount, ref conn.RespChecksumScale);
             return;
         }
         CountPacket(conn, p, isOrig);
@@ -355,34 +359,42 @@ public sealed class ConnTracker
         _now = now;
         int max = Options.MaxTimerExpires;
         int expired = 0;
-        while ((max <= 0 || expired < max) && _timers.TryTakeDue(now, out var timer))
+        while ((max <= 0 || expired < max) && _timers.TryPeek(out var conn, out long due) && due <= now)
         {
             expired++;
-            Fire(timer, now);
+            conn.Timers.TryGetEarliest(out int index, out _, out _);
+            var kind = conn.Timers.RemoveAt(index).Kind;
+            Fire(conn, kind, now);
+            if (!conn.Removed)
+                _timers.Update(conn);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    private void Fire(in ConnTimer timer, long now)
+    /// <summary>Arms a timer of <paramref name="conn"/> due at <paramref name="time"/> (ns).</summary>
+    private void Arm(Connection conn, ConnTimerKind kind, long time)
     {
-        var conn = timer.Conn;
-        if (conn.Removed) return;
-        switch (timer.Kind)
+        conn.Timers.Add(new PendingTimer(time, _timerSeq++, kind));
+        _timers.Update(conn);
+    }
+
+    private const int SessionTimers = 1 << (int)ConnTimerKind.TcpExpire | 1 << (int)ConnTimerKind.TcpAttempt | 1 << (int)ConnTimerKind.TcpCloseDelete;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
+    private void Fire(Connection conn, ConnTimerKind kind, long now)
+    {
+        switch (kind)
         {
             case ConnTimerKind.Inactivity:
-                if (timer.Generation != conn.InactivityGeneration) return;
                 if (conn.LastTime + conn.InactivityTimeout <= now) Remove(conn);
-                else _timers.Add(new ConnTimer(conn, ConnTimerKind.Inactivity, conn.InactivityGeneration, conn.LastTime + conn.InactivityTimeout));
+                else Arm(conn, ConnTimerKind.Inactivity, conn.LastTime + conn.InactivityTimeout);
                 break;
 
             case ConnTimerKind.TcpExpire:
-                if (timer.Generation != conn.SessionTimerGeneration) return;
                 FireTcpExpire(conn, now);
                 break;
 
             case ConnTimerKind.TcpAttempt:
             {
-                if (timer.Generation != conn.SessionTimerGeneration) return;
                 var tcp = conn.Tcp!;
                 if (!tcp.IsActive) return;
                 if (tcp.Orig.State is TcpEndpointState.SynSent or TcpEndpointState.SynAckSent && tcp.Resp.State == TcpEndpointState.Inactive)
@@ -394,14 +406,13 @@ public sealed class ConnTracker
             }
 
             case ConnTimerKind.TcpCloseDelete:
-                if (timer.Generation != conn.SessionTimerGeneration) return;
                 Remove(conn);
                 break;
 
             case ConnTimerKind.DnsExpire:
                 // A second of slack so a request and its reply do not re-arm the timer needlessly.
                 if (now - conn.LastTime >= _dnsSessionTimeout - 1_000_000_000L) Remove(conn);
-                else _timers.Add(new ConnTimer(conn, ConnTimerKind.DnsExpire, 0, now + _dnsSessionTimeout));
+                else Arm(conn, ConnTimerKind.DnsExpire, now + _dnsSessionTimeout);
                 break;
         }
     }
@@ -431,15 +442,16 @@ public sealed class ConnTracker
                 return;
             }
         }
-        _timers.Add(new ConnTimer(conn, ConnTimerKind.TcpExpire, conn.SessionTimerGeneration, now + _sessionTimer));
+        Arm(conn, ConnTimerKind.TcpExpire, now + _sessionTimer);
     }
 
     private void SetInactivityTimeout(Connection conn, long timeout)
     {
         if (timeout == conn.InactivityTimeout) return;
-        conn.InactivityGeneration++;
+        conn.Timers.Cancel(ConnTimerSet.Bit(ConnTimerKind.Inactivity));
         if (timeout > 0)
-            _timers.Add(new ConnTimer(conn, ConnTimerKind.Inactivity, conn.InactivityGeneration, conn.LastTime + timeout));
+            conn.Timers.Add(new PendingTimer(conn.LastTime + timeout, _timerSeq++, ConnTimerKind.Inactivity));
+        _timers.Update(conn);
         conn.InactivityTimeout = timeout;
     }
 
@@ -455,39 +467,48 @@ public sealed class ConnTracker
     internal void ArmAttemptTimer(Connection conn, long now)
     {
         if (_attemptDelay > 0)
-            _timers.Add(new ConnTimer(conn, ConnTimerKind.TcpAttempt, conn.SessionTimerGeneration, now + _attemptDelay));
+            Arm(conn, ConnTimerKind.TcpAttempt, now + _attemptDelay);
     }
 
-    internal void ArmExpireTimer(Connection conn, long from) =>
-        _timers.Add(new ConnTimer(conn, ConnTimerKind.TcpExpire, conn.SessionTimerGeneration, from + _sessionTimer));
+    internal void ArmExpireTimer(Connection conn, long from) => Arm(conn, ConnTimerKind.TcpExpire, from + _sessionTimer);
 
     /// <summary>Both sides closed: cancel the session timers and delete after tcp_close_delay.</summary>
     internal void ArmCloseTimer(Connection conn)
     {
-        conn.SessionTimerGeneration++;
-        _timers.Add(new ConnTimer(conn, ConnTimerKind.TcpCloseDelete, conn.SessionTimerGeneration, conn.LastTime + _closeDelay));
+        conn.Timers.Cancel(SessionTimers);
+        conn.Timers.Add(new PendingTimer(conn.LastTime + _closeDelay, _timerSeq++, ConnTimerKind.TcpCloseDelete));
+        _timers.Update(conn);
     }
 
     // ---- removal ----
 
-    private void Remove(Connection conn)
+    /// <summary>Takes <paramref name="conn"/> out of the timers (Zeek cancels a removed connection's timers) and marks it removed.</summary>
+    private void MarkRemoved(Connection conn)
     {
         conn.Removed = true;
-        if (_table.TryGetValue(conn.Key, out var current) && ReferenceEquals(current, conn))
-            _table.Remove(conn.Key);
+        _timers.Remove(conn);
+        conn.Timers.Clear();
+    }
+
+    private void Remove(Connection conn)
+    {
+        MarkRemoved(conn);
+        _table.Remove(conn);
         Emit(conn);
     }
 
     /// <summary>Ends every open connection, as Zeek does at the end of its input.</summary>
     public void FlushAll()
     {
-        var open = new List<Connection>(_table.Values);
+        var open = new List<Connection>(_table.Count);
+        _table.CopyTo(open);
         open.Sort((a, b) => a.StartTime.CompareTo(b.StartTime));
         _table.Clear();
         _timers.Clear();
         foreach (var conn in open)
         {
             conn.Removed = true;
+            conn.Timers = default;
             Emit(conn);
         }
     }

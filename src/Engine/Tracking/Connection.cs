@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using ConnTrack.Engine.Net;
 using ConnTrack.Engine.Records;
+using ConnTrack.Engine.Timers;
 using ConnTrack.Engine.Tracking.Tcp;
 
 namespace ConnTrack.Engine.Tracking;
@@ -57,15 +58,15 @@ internal sealed class Connection
 
     // UDP and ICMP payload byte counts; -1 until the side sent something (UDP_INACTIVE).
     public long OrigLen = -1, RespLen = -1;
-    public uint OrigChecksumCount, OrigChecksumThreshold = 1, RespChecksumCount, RespChecksumThreshold = 1;
+    public uint OrigChecksumCount, RespChecksumCount;
+    public byte OrigChecksumScale, RespChecksumScale;
 
     public TcpSession? Tcp;
     public ulong MissedBytes;
 
-    // Timers: a timer carries the generation it was armed in; bumping a generation cancels.
     public long InactivityTimeout;
-    public int InactivityGeneration;
-    public int SessionTimerGeneration;
+    /// <summary>The timers pending for this connection; all cancelled when it is removed.</summary>
+    public ConnTimerSet Timers;
     public bool Removed;
 
     /// <summary>The history letters so far ("" when none).</summary>
@@ -112,16 +113,28 @@ internal sealed class Connection
         return true;
     }
 
-    /// <summary>Adds <paramref name="code"/> at the 1st, 10th, 100th ... occurrence (the c, g, t, w letters).</summary>
-    public bool ScaledHistoryEntry(char code, ref uint counter, ref uint threshold)
+    /// <summary>
+    /// Adds <paramref name="code"/> at the 1st, 10th, 100th ... occurrence (the c, g, t, w letters), as Zeek's
+    /// ScaledHistoryEntry with its 32-bit threshold. The threshold is kept as its step in
+    /// <see cref="ScaledThresholds"/> (a byte instead of a uint).
+    /// </summary>
+    public bool ScaledHistoryEntry(char code, ref uint counter, ref byte scale)
     {
+        var thresholds = ScaledThresholds;
+        uint threshold = thresholds[scale];
         if (++counter != threshold) return false;
         AddHistory(code);
-        uint next = threshold * 10;
-        if (next <= threshold) counter = 0; // wrapped: keep the threshold
-        else threshold = next;
+        if (scale + 1 == thresholds.Length) counter = 0; // the next threshold wraps: keep this one
+        else scale++;
         return true;
     }
+
+    /// <summary>
+    /// Zeek's successive thresholds, each the previous times 10 in 32 bits, up to the last one whose successor
+    /// wraps below it (10^10 mod 2^32 = 1410065408; times 10 again gives 1215752192, smaller).
+    /// </summary>
+    internal static ReadOnlySpan<uint> ScaledThresholds =>
+        [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 1_410_065_408];
 
     private void SwapSides()
     {

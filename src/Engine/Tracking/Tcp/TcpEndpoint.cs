@@ -33,10 +33,8 @@ internal sealed class TcpEndpoint
     public bool DidClose;
 
     // Logarithmic history letters: the n-th letter appears at 1, 10, 100, ... events.
-    public uint ChecksumCount, ChecksumThreshold = 1;
-    public uint RetransmitCount, RetransmitThreshold = 1;
-    public uint ZeroWindowCount, ZeroWindowThreshold = 1;
-    public uint GapCount, GapThreshold = 1;
+    public uint ChecksumCount, RetransmitCount, ZeroWindowCount, GapCount;
+    public byte ChecksumScale, RetransmitScale, ZeroWindowScale, GapScale;
 
     // Reassembly bookkeeping (no payload kept): the next relative seq to deliver, the trim point, and the
     // ranges received beyond a hole, sorted and merged.
@@ -118,9 +116,9 @@ internal sealed class TcpEndpoint
 
     public void AddHistory(char code) => Conn.AddHistory(IsOrig ? code : char.ToLowerInvariant(code));
 
-    public void ChecksumError() => Conn.ScaledHistoryEntry(IsOrig ? 'C' : 'c', ref ChecksumCount, ref ChecksumThreshold);
-    public void DidRetransmit() => Conn.ScaledHistoryEntry(IsOrig ? 'T' : 't', ref RetransmitCount, ref RetransmitThreshold);
-    public void ZeroWindow() => Conn.ScaledHistoryEntry(IsOrig ? 'W' : 'w', ref ZeroWindowCount, ref ZeroWindowThreshold);
+    public void ChecksumError() => Conn.ScaledHistoryEntry(IsOrig ? 'C' : 'c', ref ChecksumCount, ref ChecksumScale);
+    public void DidRetransmit() => Conn.ScaledHistoryEntry(IsOrig ? 'T' : 't', ref RetransmitCount, ref RetransmitScale);
+    public void ZeroWindow() => Conn.ScaledHistoryEntry(IsOrig ? 'W' : 'w', ref ZeroWindowCount, ref ZeroWindowScale);
 
     // ---- reassembly bookkeeping ----
 
@@ -276,7 +274,7 @@ internal sealed class TcpEndpoint
             LastReassemSeq = upToSeq;
     }
 
-    public void Gap() => Conn.ScaledHistoryEntry(IsOrig ? 'G' : 'g', ref GapCount, ref GapThreshold);
+    public void Gap() => Conn.ScaledHistoryEntry(IsOrig ? 'G' : 'g', ref GapCount, ref GapScale);
 
     /// <summary>Whether this endpoint still has data to deliver before it can be considered closed.</summary>
     public bool DataPending()

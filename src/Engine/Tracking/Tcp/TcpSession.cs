@@ -21,20 +21,20 @@ internal sealed class TcpSession
 
     private const byte FirstOrig = 1, FirstResp = 2;
 
-    public TcpSession(Connection conn, ulong excessiveDataWithoutFurtherAcks)
+    public TcpSession(Connection conn)
     {
         Conn = conn;
         Orig = new TcpEndpoint(conn, true);
         Resp = new TcpEndpoint(conn, false);
         Orig.Peer = Resp;
         Resp.Peer = Orig;
-        ExcessiveDataWithoutFurtherAcks = excessiveDataWithoutFurtherAcks;
     }
 
     public readonly Connection Conn;
     public TcpEndpoint Orig;
     public TcpEndpoint Resp;
-    public readonly ulong ExcessiveDataWithoutFurtherAcks;
+    /// <summary>tcp_excessive_data_without_further_acks (0: no limit); the same for every connection.</summary>
+    public ulong ExcessiveDataWithoutFurtherAcks => Conn.Tracker.ExcessiveDataWithoutFurtherAcks;
 
     public bool IsActive = true;
     public bool IsPartial;
@@ -44,7 +44,6 @@ internal sealed class TcpSession
 
     /// <summary>Set when the first packet was a SYN-ACK, for the ack-or-data flip (Zeek PR 2191).</summary>
     public bool StartedWithSynAck;
-    public int PacketsSeen;
 
     public bool IsClosed => Orig.DidClose || Resp.DidClose;
     public bool BothClosed => Orig.DidClose && Resp.DidClose;
