@@ -33,9 +33,6 @@ public static class KnownDifferences
         ["scripts.base.protocols.ntp.misordered-ntp"] = new(
             "the NTP analyzer flips a connection whose first packet is a server reply (and Zeek then counts the second packet with the stale direction): needs the NTP analyzer",
             [], MissingRows: 1),
-        ["scripts.base.protocols.ldap.sasl-signed-clear-2"] = new(
-            "unexplained: Zeek's orig_ip_bytes (1733) is below the payload it reports (3046); the trace is a multi-interface pcapng that this machine's libpcap refuses, so Zeek's reading of it could not be reproduced here",
-            ["orig_ip_bytes"]),
     };
 
     /// <summary>

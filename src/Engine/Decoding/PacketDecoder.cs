@@ -93,6 +93,8 @@ public sealed class PacketDecoder
         else
             return Drop("unknown_ip_version");
 
+        // ConnSize counts the header's own total length, even when it is zero and processing uses the capture.
+        int headerTotalLen = totalLen;
         if (totalLen == 0)
         {
             // TCP segmentation offload can zero the length field; with checksums checked Zeek gives up here.
@@ -212,7 +214,7 @@ public sealed class PacketDecoder
         summary.Dst = dst;
         summary.IsIPv6 = v6;
         summary.Protocol = nextProto;
-        summary.IpLength = totalLen;
+        summary.IpLength = headerTotalLen;
 
         // What follows the IP header: its length by the headers, and what the capture holds (may include padding).
         int payloadLen = totalLen - hdrLen;
