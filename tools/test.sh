@@ -21,4 +21,19 @@ if [ -z "${CONNTRACK_CONFORMANCE:-}" ] && [ -f ../shared/conformance/cases.json 
 fi
 
 dotnet build ConnTrack.sln -c Release -nologo -v q
-dotnet test ConnTrack.sln -c Release --no-build -nologo --logger "console;verbosity=minimal" "$@"
+
+log="$(mktemp)"
+set +e
+dotnet test ConnTrack.sln -c Release --no-build -nologo --logger "console;verbosity=minimal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line over every test project (dotnet test prints one summary per project).
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
+rm -f "$log"
+echo "tests: $passed passed, $failed failed"
+if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
+    echo "no test ran" >&2
+    exit 1
+fi
+exit "$status"
