@@ -277,7 +277,7 @@ public sealed class ConnTracker
         var tcp = conn.Tcp!;
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
         {
-            (isOrig ? tcp.Orig : tcp.Resp).ChecksumError();
+            tcp.Side(isOrig).ChecksumError(conn);
             return;
         }
 
@@ -421,8 +421,8 @@ public sealed class ConnTracker
     {
         var tcp = conn.Tcp!;
         if (!tcp.IsActive) return;
-        var o = tcp.Orig;
-        var r = tcp.Resp;
+        ref var o = ref tcp.Orig;
+        ref var r = ref tcp.Resp;
         if (conn.LastTime + _linger < now)
         {
             if (o.DidClose || r.DidClose)
@@ -550,8 +550,8 @@ public sealed class ConnTracker
         {
             case TransportProto.Tcp:
                 var tcp = conn.Tcp!;
-                origSize = tcp.Orig.Size();
-                respSize = tcp.Resp.Size();
+                origSize = tcp.Orig.Size(tcp);
+                respSize = tcp.Resp.Size(tcp);
                 rec.ConnState = ConnStateClassifier.Tcp(tcp.Orig.State, tcp.Resp.State, origSize, respSize, history);
                 break;
             case TransportProto.Udp:
