@@ -217,21 +217,23 @@ public sealed class ConnTracker
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private Connection NewConnection(in PacketSummary p, in FlowKey key, TransportProto kind, ushort srcPort, ushort dstPort)
     {
-        var conn = new Connection(this, key, kind, p.Protocol, p.Timestamp)
-        {
-            Vlan = p.HasVlan ? p.Vlan : null, InnerVlan = p.HasInnerVlan ? p.InnerVlan : null,
-            OrigL2 = p.SrcMac, RespL2 = p.DstMac, HasL2 = p.HasMacs,
-            PppoeSessionId = p.HasPppoe ? p.PppoeSessionId : null,
-        };
+        var conn = kind == TransportProto.Tcp
+            ? new TcpSession(this, key, p.Timestamp)
+            : new Connection(this, key, kind, p.Protocol, p.Timestamp);
+        conn.Vlan = p.HasVlan ? p.Vlan : null;
+        conn.InnerVlan = p.HasInnerVlan ? p.InnerVlan : null;
+        conn.OrigL2 = p.SrcMac;
+        conn.RespL2 = p.DstMac;
+        conn.HasL2 = p.HasMacs;
+        conn.PppoeSessionId = p.HasPppoe ? p.PppoeSessionId : null;
         conn.SetOriginator(p.Src, srcPort);
 
         bool flip = false;
         switch (kind)
         {
             case TransportProto.Tcp:
-                conn.Tcp = new TcpSession(conn);
                 flip = WantsTcpFlip(p.Flags, srcPort, dstPort);
-                conn.Tcp.StartedWithSynAck = (p.Flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
+                conn.Tcp!.StartedWithSynAck = (p.Flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
                 Arm(conn, ConnTimerKind.TcpExpire, p.Timestamp + _synTimeout);
                 // Zeek starts a TCP connection on the UDP inactivity timeout until its handshake completes.
                 SetInactivityTimeout(conn, _udpInactivity);

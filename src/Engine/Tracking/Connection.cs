@@ -8,9 +8,10 @@ namespace ConnTrack.Engine.Tracking;
 
 /// <summary>
 /// One tracked connection: identity (with the originator/responder roles, which may flip), times, history,
-/// the ConnSize counters and the per-transport state. Allocated once per connection, never per packet.
+/// the ConnSize counters and the per-transport state. Allocated once per connection, never per packet;
+/// a TCP connection is a <see cref="TcpSession"/> (the TCP state in the same object).
 /// </summary>
-internal sealed class Connection
+internal class Connection
 {
     public Connection(ConnTracker tracker, in FlowKey key, TransportProto kind, byte protocol, long startTime)
     {
@@ -61,7 +62,8 @@ internal sealed class Connection
     public uint OrigChecksumCount, RespChecksumCount;
     public byte OrigChecksumScale, RespChecksumScale;
 
-    public TcpSession? Tcp;
+    /// <summary>The TCP state: this connection itself when it is TCP, else null.</summary>
+    public TcpSession? Tcp => this as TcpSession;
     public ulong MissedBytes;
 
     public long InactivityTimeout;
@@ -143,7 +145,7 @@ internal sealed class Connection
         (OrigPkts, RespPkts) = (RespPkts, OrigPkts);
         (OrigIpBytes, RespIpBytes) = (RespIpBytes, OrigIpBytes);
         (OrigLen, RespLen) = (RespLen, OrigLen);
-        Tcp?.FlipRoles();
+        Tcp?.FlipEndpoints();
     }
 
     /// <summary>Swaps originator and responder and marks the history with '^' (Zeek's Connection::FlipRoles).</summary>

@@ -55,7 +55,7 @@ internal struct TcpEndpoint
         if (newState == State) return;
         // Finishing the handshake switches the connection to the TCP inactivity timeout.
         if (!IsHandshake(newState) && IsHandshake(State) && IsHandshake(s.Side(!IsOrig).State))
-            s.Conn.Tracker.OnHandshakeDone(s.Conn);
+            s.Tracker.OnHandshakeDone(s);
         PrevState = State;
         State = newState;
     }

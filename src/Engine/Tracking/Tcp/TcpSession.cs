@@ -1,4 +1,5 @@
 using ConnTrack.Engine.Decoding;
+using ConnTrack.Engine.Records;
 using System.Runtime.CompilerServices;
 
 namespace ConnTrack.Engine.Tracking.Tcp;
@@ -7,7 +8,7 @@ namespace ConnTrack.Engine.Tracking.Tcp;
 /// Zeek's TCP session logic for one connection (TCPSessionAdapter::Process and UpdateStateMachine, the
 /// history rules, sequence tracking, the close/expire decisions), reduced to what conn.log depends on.
 /// </summary>
-internal sealed class TcpSession
+internal sealed class TcpSession : Connection
 {
     // History masks (Zeek's TCP_Endpoint HIST_*); shifted left by 16 for the responder.
     private const uint HistSyn = 0x1, HistFin = 0x2, HistRst = 0x4, HistFinRst = 0x8, HistData = 0x10,
@@ -21,14 +22,15 @@ internal sealed class TcpSession
 
     private const byte FirstOrig = 1, FirstResp = 2;
 
-    public TcpSession(Connection conn)
+    public TcpSession(ConnTracker tracker, in FlowKey key, long startTime)
+        : base(tracker, key, TransportProto.Tcp, 6, startTime)
     {
-        Conn = conn;
         _first = new TcpEndpoint(true);
         _second = new TcpEndpoint(false);
     }
 
-    public readonly Connection Conn;
+    /// <summary>The connection (this object: the TCP state is part of it).</summary>
+    private Connection Conn => this;
     // The two endpoints, inline; _flipped says which one is the originator now (a role flip swaps nothing).
     private TcpEndpoint _first, _second;
     private bool _flipped;
@@ -51,7 +53,7 @@ internal sealed class TcpSession
     public bool IsClosed => Orig.DidClose || Resp.DidClose;
     public bool BothClosed => Orig.DidClose && Resp.DidClose;
 
-    public void FlipRoles()
+    public void FlipEndpoints()
     {
         _flipped = !_flipped;
         Orig.IsOrig = true;
