@@ -217,9 +217,9 @@ public sealed class ConnTracker
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private Connection NewConnection(in PacketSummary p, in FlowKey key, TransportProto kind, ushort srcPort, ushort dstPort)
     {
-        var conn = kind == TransportProto.Tcp
+        Connection conn = kind == TransportProto.Tcp
             ? new TcpSession(this, key, p.Timestamp)
-            : new Connection(this, key, kind, p.Protocol, p.Timestamp);
+            : new DatagramConnection(this, key, kind, p.Protocol, p.Timestamp);
         conn.Vlan = p.HasVlan ? p.Vlan : null;
         conn.InnerVlan = p.HasInnerVlan ? p.InnerVlan : null;
         conn.OrigL2 = p.SrcMac;
@@ -301,8 +301,9 @@ public sealed class ConnTracker
     private const uint HistOrigData = 0x1, HistRespData = 0x1 << 16;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    private void DeliverUdp(Connection conn, in PacketSummary p, bool isOrig)
+    private void DeliverUdp(Connection c, in PacketSummary p, bool isOrig)
     {
+        var conn = (DatagramConnection)c;
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
         {
             if (isOrig) conn.ScaledHistoryEntry('C', ref conn.OrigChecksumCount, ref conn.OrigChecksumScale);
@@ -326,8 +327,9 @@ public sealed class ConnTracker
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    private void DeliverIcmp(Connection conn, in PacketSummary p, bool isOrig)
+    private void DeliverIcmp(Connection c, in PacketSummary p, bool isOrig)
     {
+        var conn = (DatagramConnection)c;
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
             return;
         conn.LastTime = p.Timestamp;
@@ -530,7 +532,7 @@ public sealed class ConnTracker
             RespH = conn.RespAddr,
             RespP = conn.RespPort,
             Proto = conn.Kind,
-            MissedBytes = conn.MissedBytes,
+            MissedBytes = conn.Tcp?.MissedBytes ?? 0,
             History = history.Length > 0 ? history : null,
             OrigPkts = conn.OrigPkts,
             OrigIpBytes = conn.OrigIpBytes,
@@ -557,13 +559,15 @@ public sealed class ConnTracker
                 rec.ConnState = ConnStateClassifier.Tcp(tcp.Orig.State, tcp.Resp.State, origSize, respSize, history);
                 break;
             case TransportProto.Udp:
-                origSize = (ulong)Math.Max(0, conn.OrigLen);
-                respSize = (ulong)Math.Max(0, conn.RespLen);
-                rec.ConnState = ConnStateClassifier.Udp(conn.OrigLen >= 0, conn.RespLen >= 0);
+                var udp = (DatagramConnection)conn;
+                origSize = (ulong)Math.Max(0, udp.OrigLen);
+                respSize = (ulong)Math.Max(0, udp.RespLen);
+                rec.ConnState = ConnStateClassifier.Udp(udp.OrigLen >= 0, udp.RespLen >= 0);
                 break;
             case TransportProto.Icmp:
-                origSize = (ulong)Math.Max(0, conn.OrigLen);
-                respSize = (ulong)Math.Max(0, conn.RespLen);
+                var icmp = (DatagramConnection)conn;
+                origSize = (ulong)Math.Max(0, icmp.OrigLen);
+                respSize = (ulong)Math.Max(0, icmp.RespLen);
                 rec.ConnState = "OTH";
                 break;
             default:

@@ -31,7 +31,8 @@ internal struct TcpEndpoint
     public uint AckWraps;
 
     public ulong HistLastSyn, HistLastFin, HistLastRst;
-    public int FinCount, RstCount;
+    /// <summary>A FIN was seen (Zeek's FIN_cnt &gt; 0; its RST count is never read).</summary>
+    public bool SawFin;
     public ulong FinSeq;
     public bool DidClose;
 
@@ -101,7 +102,7 @@ internal struct TcpEndpoint
         ulong ack = ToFullSeqSpace(AckSeq, AckWraps);
         ulong size = (last > ack ? last : ack) - StartSeq;
         if (size != 0) size--;                   // the SYN octet
-        if (FinCount > 0 && size != 0) size--;   // the FIN octet
+        if (SawFin && size != 0) size--;   // the FIN octet
         return size;
     }
 
@@ -224,7 +225,7 @@ internal struct TcpEndpoint
     /// <summary>The peer acked up to relative <paramref name="seq"/> (TCP_Reassembler::AckReceived).</summary>
     public void AckReceived(ulong seq, TcpSession session)
     {
-        if (FinCount > 0 && seq >= FinSeq)
+        if (SawFin && seq >= FinSeq)
             seq = FinSeq - 1;
         if (seq <= TrimSeq) return;
         TrimToSeq(seq, session);
@@ -293,7 +294,7 @@ internal struct TcpEndpoint
 
     public void CheckEof(TcpSession session)
     {
-        if (!DidEof && (FinCount > 0 || State is TcpEndpointState.Closed or TcpEndpointState.Reset) && !DataPending(session))
+        if (!DidEof && (SawFin || State is TcpEndpointState.Closed or TcpEndpointState.Reset) && !DataPending(session))
         {
             DidEof = true;
             session.EndpointEof(IsOrig);

@@ -34,6 +34,8 @@ internal sealed class TcpSession : Connection
     // The two endpoints, inline; _flipped says which one is the originator now (a role flip swaps nothing).
     private TcpEndpoint _first, _second;
     private bool _flipped;
+    /// <summary>Bytes of acked content gaps (conn.log's missed_bytes).</summary>
+    public ulong MissedBytes;
     public ref TcpEndpoint Orig => ref _flipped ? ref _second : ref _first;
     public ref TcpEndpoint Resp => ref _flipped ? ref _first : ref _second;
     /// <summary>The originator's endpoint when <paramref name="isOrig"/>, else the responder's.</summary>
@@ -242,11 +244,9 @@ internal sealed class TcpSession : Connection
 
         if ((flags & TcpFlags.Fin) != 0)
         {
-            endpoint.FinCount++;
+            endpoint.SawFin = true;
             endpoint.FinSeq = relSeq + (ulong)segLen;
         }
-        if ((flags & TcpFlags.Rst) != 0)
-            endpoint.RstCount++;
 
         ulong relAck = 0;
         if ((flags & TcpFlags.Ack) != 0)
@@ -446,7 +446,7 @@ internal sealed class TcpSession : Connection
         bool clean = IsClean(e) && IsClean(Side(!e.IsOrig));
         if (clean) e.Gap(Conn);
         if (clean || Conn.Tracker.Options.ReportGapsForPartial)
-            Conn.MissedBytes += len;
+            MissedBytes += len;
     }
 
     private static bool IsClean(in TcpEndpoint e) =>
