@@ -217,21 +217,23 @@ public sealed class ConnTracker
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private Connection NewConnection(in PacketSummary p, in FlowKey key, TransportProto kind, ushort srcPort, ushort dstPort)
     {
-        var conn = new Connection(this, key, kind, p.Protocol, p.Timestamp)
-        {
-            Vlan = p.HasVlan ? p.Vlan : null, InnerVlan = p.HasInnerVlan ? p.InnerVlan : null,
-            OrigL2 = p.SrcMac, RespL2 = p.DstMac, HasL2 = p.HasMacs,
-            PppoeSessionId = p.HasPppoe ? p.PppoeSessionId : null,
-        };
+        Connection conn = kind == TransportProto.Tcp
+            ? new TcpSession(this, key, p.Timestamp)
+            : new DatagramConnection(this, key, kind, p.Protocol, p.Timestamp);
+        conn.Vlan = p.HasVlan ? p.Vlan : null;
+        conn.InnerVlan = p.HasInnerVlan ? p.InnerVlan : null;
+        conn.OrigL2 = p.SrcMac;
+        conn.RespL2 = p.DstMac;
+        conn.HasL2 = p.HasMacs;
+        conn.PppoeSessionId = p.HasPppoe ? p.PppoeSessionId : null;
         conn.SetOriginator(p.Src, srcPort);
 
         bool flip = false;
         switch (kind)
         {
             case TransportProto.Tcp:
-                conn.Tcp = new TcpSession(conn);
                 flip = WantsTcpFlip(p.Flags, srcPort, dstPort);
-                conn.Tcp.StartedWithSynAck = (p.Flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
+                conn.Tcp!.StartedWithSynAck = (p.Flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
                 Arm(conn, ConnTimerKind.TcpExpire, p.Timestamp + _synTimeout);
                 // Zeek starts a TCP connection on the UDP inactivity timeout until its handshake completes.
                 SetInactivityTimeout(conn, _udpInactivity);
@@ -277,7 +279,7 @@ public sealed class ConnTracker
         var tcp = conn.Tcp!;
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
         {
-            (isOrig ? tcp.Orig : tcp.Resp).ChecksumError();
+            tcp.Side(isOrig).ChecksumError(conn);
             return;
         }
 
@@ -299,8 +301,9 @@ public sealed class ConnTracker
     private const uint HistOrigData = 0x1, HistRespData = 0x1 << 16;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    private void DeliverUdp(Connection conn, in PacketSummary p, bool isOrig)
+    private void DeliverUdp(Connection c, in PacketSummary p, bool isOrig)
     {
+        var conn = (DatagramConnection)c;
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
         {
             if (isOrig) conn.ScaledHistoryEntry('C', ref conn.OrigChecksumCount, ref conn.OrigChecksumScale);
@@ -324,8 +327,9 @@ public sealed class ConnTracker
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    private void DeliverIcmp(Connection conn, in PacketSummary p, bool isOrig)
+    private void DeliverIcmp(Connection c, in PacketSummary p, bool isOrig)
     {
+        var conn = (DatagramConnection)c;
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
             return;
         conn.LastTime = p.Timestamp;
@@ -421,8 +425,8 @@ public sealed class ConnTracker
     {
         var tcp = conn.Tcp!;
         if (!tcp.IsActive) return;
-        var o = tcp.Orig;
-        var r = tcp.Resp;
+        ref var o = ref tcp.Orig;
+        ref var r = ref tcp.Resp;
         if (conn.LastTime + _linger < now)
         {
             if (o.DidClose || r.DidClose)
@@ -528,7 +532,7 @@ public sealed class ConnTracker
             RespH = conn.RespAddr,
             RespP = conn.RespPort,
             Proto = conn.Kind,
-            MissedBytes = conn.MissedBytes,
+            MissedBytes = conn.Tcp?.MissedBytes ?? 0,
             History = history.Length > 0 ? history : null,
             OrigPkts = conn.OrigPkts,
             OrigIpBytes = conn.OrigIpBytes,
@@ -550,18 +554,20 @@ public sealed class ConnTracker
         {
             case TransportProto.Tcp:
                 var tcp = conn.Tcp!;
-                origSize = tcp.Orig.Size();
-                respSize = tcp.Resp.Size();
+                origSize = tcp.Orig.Size(tcp);
+                respSize = tcp.Resp.Size(tcp);
                 rec.ConnState = ConnStateClassifier.Tcp(tcp.Orig.State, tcp.Resp.State, origSize, respSize, history);
                 break;
             case TransportProto.Udp:
-                origSize = (ulong)Math.Max(0, conn.OrigLen);
-                respSize = (ulong)Math.Max(0, conn.RespLen);
-                rec.ConnState = ConnStateClassifier.Udp(conn.OrigLen >= 0, conn.RespLen >= 0);
+                var udp = (DatagramConnection)conn;
+                origSize = (ulong)Math.Max(0, udp.OrigLen);
+                respSize = (ulong)Math.Max(0, udp.RespLen);
+                rec.ConnState = ConnStateClassifier.Udp(udp.OrigLen >= 0, udp.RespLen >= 0);
                 break;
             case TransportProto.Icmp:
-                origSize = (ulong)Math.Max(0, conn.OrigLen);
-                respSize = (ulong)Math.Max(0, conn.RespLen);
+                var icmp = (DatagramConnection)conn;
+                origSize = (ulong)Math.Max(0, icmp.OrigLen);
+                respSize = (ulong)Math.Max(0, icmp.RespLen);
                 rec.ConnState = "OTH";
                 break;
             default:

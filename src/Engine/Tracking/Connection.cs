@@ -8,9 +8,10 @@ namespace ConnTrack.Engine.Tracking;
 
 /// <summary>
 /// One tracked connection: identity (with the originator/responder roles, which may flip), times, history,
-/// the ConnSize counters and the per-transport state. Allocated once per connection, never per packet.
+/// the ConnSize counters and the per-transport state. Allocated once per connection, never per packet;
+/// a TCP connection is a <see cref="TcpSession"/> (the TCP state in the same object).
 /// </summary>
-internal sealed class Connection
+internal class Connection
 {
     public Connection(ConnTracker tracker, in FlowKey key, TransportProto kind, byte protocol, long startTime)
     {
@@ -56,13 +57,8 @@ internal sealed class Connection
     // ConnSize analyzer.
     public ulong OrigPkts, OrigIpBytes, RespPkts, RespIpBytes;
 
-    // UDP and ICMP payload byte counts; -1 until the side sent something (UDP_INACTIVE).
-    public long OrigLen = -1, RespLen = -1;
-    public uint OrigChecksumCount, RespChecksumCount;
-    public byte OrigChecksumScale, RespChecksumScale;
-
-    public TcpSession? Tcp;
-    public ulong MissedBytes;
+    /// <summary>The TCP state: this connection itself when it is TCP, else null.</summary>
+    public TcpSession? Tcp => this as TcpSession;
 
     public long InactivityTimeout;
     /// <summary>The timers pending for this connection; all cancelled when it is removed.</summary>
@@ -142,8 +138,8 @@ internal sealed class Connection
         (OrigL2, RespL2) = (RespL2, OrigL2);
         (OrigPkts, RespPkts) = (RespPkts, OrigPkts);
         (OrigIpBytes, RespIpBytes) = (RespIpBytes, OrigIpBytes);
-        (OrigLen, RespLen) = (RespLen, OrigLen);
-        Tcp?.FlipRoles();
+        if (this is DatagramConnection d) d.SwapLengths();
+        else Tcp?.FlipEndpoints();
     }
 
     /// <summary>Swaps originator and responder and marks the history with '^' (Zeek's Connection::FlipRoles).</summary>
@@ -168,6 +164,22 @@ internal sealed class Connection
         foreach (var c in old)
             AddHistory(char.IsUpper(c) ? char.ToLowerInvariant(c) : char.ToUpperInvariant(c));
     }
+}
+
+/// <summary>A UDP, ICMP or other non-TCP connection: the connection plus its payload byte counts.</summary>
+internal sealed class DatagramConnection : Connection
+{
+    public DatagramConnection(ConnTracker tracker, in FlowKey key, TransportProto kind, byte protocol, long startTime)
+        : base(tracker, key, kind, protocol, startTime)
+    {
+    }
+
+    // UDP and ICMP payload byte counts; -1 until the side sent something (UDP_INACTIVE).
+    public long OrigLen = -1, RespLen = -1;
+    public uint OrigChecksumCount, RespChecksumCount;
+    public byte OrigChecksumScale, RespChecksumScale;
+
+    public void SwapLengths() => (OrigLen, RespLen) = (RespLen, OrigLen);
 }
 
 /// <summary>The first history letters of a connection, kept inside the connection object (letters are ASCII).</summary>

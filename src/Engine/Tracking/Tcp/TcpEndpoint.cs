@@ -6,16 +6,19 @@ namespace ConnTrack.Engine.Tracking.Tcp;
 /// (which sequence ranges were seen, so acked holes become content gaps and missed_bytes).
 /// Sequence numbers handed to the reassembly part are relative: the first data byte is 1.
 /// </summary>
-internal sealed class TcpEndpoint
+/// <remarks>
+/// A struct held inline in its <see cref="TcpSession"/> (no object, header or back-references per endpoint):
+/// the connection and the peer are reached through the session passed in.
+/// </remarks>
+internal struct TcpEndpoint
 {
-    public TcpEndpoint(Connection conn, bool isOrig)
+    public TcpEndpoint(bool isOrig)
     {
-        Conn = conn;
         IsOrig = isOrig;
+        LastReassemSeq = 1;
+        TrimSeq = 1;
     }
 
-    public readonly Connection Conn;
-    public TcpEndpoint Peer = null!;
     public bool IsOrig;
 
     public TcpEndpointState State;
@@ -28,7 +31,8 @@ internal sealed class TcpEndpoint
     public uint AckWraps;
 
     public ulong HistLastSyn, HistLastFin, HistLastRst;
-    public int FinCount, RstCount;
+    /// <summary>A FIN was seen (Zeek's FIN_cnt &gt; 0; its RST count is never read).</summary>
+    public bool SawFin;
     public ulong FinSeq;
     public bool DidClose;
 
@@ -38,21 +42,21 @@ internal sealed class TcpEndpoint
 
     // Reassembly bookkeeping (no payload kept): the next relative seq to deliver, the trim point, and the
     // ranges received beyond a hole, sorted and merged.
-    public ulong LastReassemSeq = 1;
-    public ulong TrimSeq = 1;
+    public ulong LastReassemSeq;
+    public ulong TrimSeq;
     public bool SkipDeliveries;
     public bool DidEof;
     private List<(ulong lo, ulong hi)>? _above;
     private ulong _bufferedAcked; // delivered but not yet acked bytes, for the excessive-data rule
 
-    public bool IsActive => State != TcpEndpointState.Inactive && !DidClose;
+    public readonly bool IsActive => State != TcpEndpointState.Inactive && !DidClose;
 
-    public void SetState(TcpEndpointState newState)
+    public void SetState(TcpEndpointState newState, TcpSession s)
     {
         if (newState == State) return;
         // Finishing the handshake switches the connection to the TCP inactivity timeout.
-        if (!IsHandshake(newState) && IsHandshake(State) && IsHandshake(Peer.State))
-            Conn.Tracker.OnHandshakeDone(Conn);
+        if (!IsHandshake(newState) && IsHandshake(State) && IsHandshake(s.Side(!IsOrig).State))
+            s.Tracker.OnHandshakeDone(s);
         PrevState = State;
         State = newState;
     }
@@ -62,7 +66,7 @@ internal sealed class TcpEndpoint
 
     public static ulong ToFullSeqSpace(uint seq, uint wraps) => ((ulong)wraps << 32) | seq;
 
-    public ulong ToRelativeSeqSpace(uint seq, uint wraps) => ToFullSeqSpace(seq, wraps) - StartSeq;
+    public readonly ulong ToRelativeSeqSpace(uint seq, uint wraps) => ToFullSeqSpace(seq, wraps) - StartSeq;
 
     public void InitStartSeq(uint seq) => StartSeq = seq;
     public void InitLastSeq(uint seq) => LastSeq = seq;
@@ -80,7 +84,7 @@ internal sealed class TcpEndpoint
         AckSeq = seq;
     }
 
-    public bool NoDataAcked()
+    public readonly bool NoDataAcked()
     {
         ulong ack = ToFullSeqSpace(AckSeq, AckWraps);
         ulong start = StartSeq;
@@ -88,41 +92,41 @@ internal sealed class TcpEndpoint
     }
 
     /// <summary>Bytes sent, from the sequence space (Zeek's TCP_Endpoint::Size): conn.log's orig_bytes/resp_bytes.</summary>
-    public ulong Size()
+    public readonly ulong Size(TcpSession s)
     {
         if (PrevState == TcpEndpointState.SynSent && State == TcpEndpointState.Reset &&
-            Peer.State == TcpEndpointState.Inactive && !NoDataAcked())
+            s.Side(!IsOrig).State == TcpEndpointState.Inactive && !NoDataAcked())
             return 0; // a half-open connection discovered and aborted: its sequence numbers mean nothing
 
         ulong last = ToFullSeqSpace(LastSeq, SeqWraps);
         ulong ack = ToFullSeqSpace(AckSeq, AckWraps);
         ulong size = (last > ack ? last : ack) - StartSeq;
         if (size != 0) size--;                   // the SYN octet
-        if (FinCount > 0 && size != 0) size--;   // the FIN octet
+        if (SawFin && size != 0) size--;   // the FIN octet
         return size;
     }
 
     // ---- history ----
 
-    public bool CheckHistory(uint mask, char code)
+    public readonly bool CheckHistory(uint mask, char code, Connection conn)
     {
         if (!IsOrig)
         {
             mask <<= 16;
             code = char.ToLowerInvariant(code);
         }
-        return Conn.CheckHistory(mask, code);
+        return conn.CheckHistory(mask, code);
     }
 
-    public void AddHistory(char code) => Conn.AddHistory(IsOrig ? code : char.ToLowerInvariant(code));
+    public readonly void AddHistory(char code, Connection conn) => conn.AddHistory(IsOrig ? code : char.ToLowerInvariant(code));
 
-    public void ChecksumError() => Conn.ScaledHistoryEntry(IsOrig ? 'C' : 'c', ref ChecksumCount, ref ChecksumScale);
-    public void DidRetransmit() => Conn.ScaledHistoryEntry(IsOrig ? 'T' : 't', ref RetransmitCount, ref RetransmitScale);
-    public void ZeroWindow() => Conn.ScaledHistoryEntry(IsOrig ? 'W' : 'w', ref ZeroWindowCount, ref ZeroWindowScale);
+    public void ChecksumError(Connection conn) => conn.ScaledHistoryEntry(IsOrig ? 'C' : 'c', ref ChecksumCount, ref ChecksumScale);
+    public void DidRetransmit(Connection conn) => conn.ScaledHistoryEntry(IsOrig ? 'T' : 't', ref RetransmitCount, ref RetransmitScale);
+    public void ZeroWindow(Connection conn) => conn.ScaledHistoryEntry(IsOrig ? 'W' : 'w', ref ZeroWindowCount, ref ZeroWindowScale);
 
     // ---- reassembly bookkeeping ----
 
-    private bool HasUndeliveredData => _above is { Count: > 0 };
+    private readonly bool HasUndeliveredData => _above is { Count: > 0 };
 
     /// <summary>Data at relative <paramref name="seq"/> of <paramref name="len"/> bytes arrived (TCP_Reassembler::DataSent).</summary>
     public void DataSent(ulong seq, int len, TcpSession session)
@@ -151,7 +155,7 @@ internal sealed class TcpEndpoint
         }
     }
 
-    private ulong SumAbove()
+    private readonly ulong SumAbove()
     {
         ulong sum = 0;
         foreach (var (lo, hi) in _above!) sum += hi - lo;
@@ -184,7 +188,7 @@ internal sealed class TcpEndpoint
         }
 
         // Don't hold on to data nobody acks (tcp_max_initial_window).
-        if (NoDataAcked() && TcpSession.MaxInitialWindow > 0 && Size() > TcpSession.MaxInitialWindow)
+        if (NoDataAcked() && TcpSession.MaxInitialWindow > 0 && Size(session) > TcpSession.MaxInitialWindow)
             TrimToSeq(LastReassemSeq, session);
     }
 
@@ -221,7 +225,7 @@ internal sealed class TcpEndpoint
     /// <summary>The peer acked up to relative <paramref name="seq"/> (TCP_Reassembler::AckReceived).</summary>
     public void AckReceived(ulong seq, TcpSession session)
     {
-        if (FinCount > 0 && seq >= FinSeq)
+        if (SawFin && seq >= FinSeq)
             seq = FinSeq - 1;
         if (seq <= TrimSeq) return;
         TrimToSeq(seq, session);
@@ -258,7 +262,7 @@ internal sealed class TcpEndpoint
                 _above.RemoveAt(0);
                 if (lo > LastReassemSeq)
                 {
-                    session.Gap(this, LastReassemSeq, lo - LastReassemSeq);
+                    session.Gap(ref this, LastReassemSeq, lo - LastReassemSeq);
                     LastReassemSeq = lo;
                 }
                 if (hi > LastReassemSeq)
@@ -268,32 +272,32 @@ internal sealed class TcpEndpoint
                 }
             }
             if (upToSeq > LastReassemSeq)
-                session.Gap(this, LastReassemSeq, upToSeq - LastReassemSeq);
+                session.Gap(ref this, LastReassemSeq, upToSeq - LastReassemSeq);
         }
         if (upToSeq > LastReassemSeq)
             LastReassemSeq = upToSeq;
     }
 
-    public void Gap() => Conn.ScaledHistoryEntry(IsOrig ? 'G' : 'g', ref GapCount, ref GapScale);
+    public void Gap(Connection conn) => conn.ScaledHistoryEntry(IsOrig ? 'G' : 'g', ref GapCount, ref GapScale);
 
     /// <summary>Whether this endpoint still has data to deliver before it can be considered closed.</summary>
-    public bool DataPending()
+    public readonly bool DataPending(TcpSession session)
     {
         if (SkipDeliveries) return false;
         ulong delivered = StartSeq + LastReassemSeq;
         ulong last = ToFullSeqSpace(LastSeq, SeqWraps);
         if (last < delivered) return false;
         if (delivered != last - 1 && delivered != last) return true;
-        if (State != TcpEndpointState.Reset && Peer.HasUndeliveredData) return true;
+        if (State != TcpEndpointState.Reset && session.Side(!IsOrig).HasUndeliveredData) return true;
         return false;
     }
 
     public void CheckEof(TcpSession session)
     {
-        if (!DidEof && (FinCount > 0 || State is TcpEndpointState.Closed or TcpEndpointState.Reset) && !DataPending())
+        if (!DidEof && (SawFin || State is TcpEndpointState.Closed or TcpEndpointState.Reset) && !DataPending(session))
         {
             DidEof = true;
-            session.EndpointEof(this);
+            session.EndpointEof(IsOrig);
         }
     }
 }

@@ -1,4 +1,5 @@
 using ConnTrack.Engine.Decoding;
+using ConnTrack.Engine.Records;
 using System.Runtime.CompilerServices;
 
 namespace ConnTrack.Engine.Tracking.Tcp;
@@ -7,7 +8,7 @@ namespace ConnTrack.Engine.Tracking.Tcp;
 /// Zeek's TCP session logic for one connection (TCPSessionAdapter::Process and UpdateStateMachine, the
 /// history rules, sequence tracking, the close/expire decisions), reduced to what conn.log depends on.
 /// </summary>
-internal sealed class TcpSession
+internal sealed class TcpSession : Connection
 {
     // History masks (Zeek's TCP_Endpoint HIST_*); shifted left by 16 for the responder.
     private const uint HistSyn = 0x1, HistFin = 0x2, HistRst = 0x4, HistFinRst = 0x8, HistData = 0x10,
@@ -21,18 +22,24 @@ internal sealed class TcpSession
 
     private const byte FirstOrig = 1, FirstResp = 2;
 
-    public TcpSession(Connection conn)
+    public TcpSession(ConnTracker tracker, in FlowKey key, long startTime)
+        : base(tracker, key, TransportProto.Tcp, 6, startTime)
     {
-        Conn = conn;
-        Orig = new TcpEndpoint(conn, true);
-        Resp = new TcpEndpoint(conn, false);
-        Orig.Peer = Resp;
-        Resp.Peer = Orig;
+        _first = new TcpEndpoint(true);
+        _second = new TcpEndpoint(false);
     }
 
-    public readonly Connection Conn;
-    public TcpEndpoint Orig;
-    public TcpEndpoint Resp;
+    /// <summary>The connection (this object: the TCP state is part of it).</summary>
+    private Connection Conn => this;
+    // The two endpoints, inline; _flipped says which one is the originator now (a role flip swaps nothing).
+    private TcpEndpoint _first, _second;
+    private bool _flipped;
+    /// <summary>Bytes of acked content gaps (conn.log's missed_bytes).</summary>
+    public ulong MissedBytes;
+    public ref TcpEndpoint Orig => ref _flipped ? ref _second : ref _first;
+    public ref TcpEndpoint Resp => ref _flipped ? ref _first : ref _second;
+    /// <summary>The originator's endpoint when <paramref name="isOrig"/>, else the responder's.</summary>
+    public ref TcpEndpoint Side(bool isOrig) => ref isOrig != _flipped ? ref _first : ref _second;
     /// <summary>tcp_excessive_data_without_further_acks (0: no limit); the same for every connection.</summary>
     public ulong ExcessiveDataWithoutFurtherAcks => Conn.Tracker.ExcessiveDataWithoutFurtherAcks;
 
@@ -48,9 +55,9 @@ internal sealed class TcpSession
     public bool IsClosed => Orig.DidClose || Resp.DidClose;
     public bool BothClosed => Orig.DidClose && Resp.DidClose;
 
-    public void FlipRoles()
+    public void FlipEndpoints()
     {
-        (Orig, Resp) = (Resp, Orig);
+        _flipped = !_flipped;
         Orig.IsOrig = true;
         Resp.IsOrig = false;
         _firstPacketSeen = (byte)(((_firstPacketSeen & FirstOrig) != 0 ? FirstResp : 0) | ((_firstPacketSeen & FirstResp) != 0 ? FirstOrig : 0));
@@ -76,12 +83,9 @@ internal sealed class TcpSession
         var flags = p.Flags;
         if ((flags & TcpFlags.Syn) == 0) return false;
 
-        var connOrig = Orig;
-        if ((flags & TcpFlags.Ack) != 0)
-        {
-            if (Orig.State != TcpEndpointState.Inactive) return false; // not a half connection
-            connOrig = Resp;
-        }
+        bool ack = (flags & TcpFlags.Ack) != 0;
+        if (ack && Orig.State != TcpEndpointState.Inactive) return false; // not a half connection
+        ref var connOrig = ref Side(!ack);
 
         if (!IsClosed)
         {
@@ -93,7 +97,7 @@ internal sealed class TcpSession
         return true;
     }
 
-    private static void InitEndpoint(TcpEndpoint e, TcpFlags flags, uint firstSeq, uint lastSeq)
+    private static void InitEndpoint(ref TcpEndpoint e, TcpFlags flags, uint firstSeq, uint lastSeq)
     {
         bool syn = (flags & TcpFlags.Syn) != 0;
         switch (e.State)
@@ -142,7 +146,7 @@ internal sealed class TcpSession
         }
     }
 
-    private static ulong RelativeSeq(TcpEndpoint e, uint cur, uint last, uint wraps, ref bool underflow)
+    private static ulong RelativeSeq(in TcpEndpoint e, uint cur, uint last, uint wraps, ref bool underflow)
     {
         int delta = SeqDelta(cur, last);
         if (delta < 0)
@@ -162,40 +166,40 @@ internal sealed class TcpSession
         return e.ToRelativeSeqSpace(cur, wraps);
     }
 
-    private static void UpdateHistory(TcpFlags flags, TcpEndpoint e, ulong relSeq, int len)
+    private void UpdateHistory(TcpFlags flags, ref TcpEndpoint e, ulong relSeq, int len)
     {
         bool syn = (flags & TcpFlags.Syn) != 0, fin = (flags & TcpFlags.Fin) != 0, rst = (flags & TcpFlags.Rst) != 0;
         int bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
         if (bits > 1)
         {
-            if (fin && rst) e.CheckHistory(HistFinRst, 'I');
-            else e.CheckHistory(HistMultiFlag, 'Q');
+            if (fin && rst) e.CheckHistory(HistFinRst, 'I', Conn);
+            else e.CheckHistory(HistMultiFlag, 'Q', Conn);
         }
         else if (bits == 1)
         {
             if (syn)
             {
                 char code = (flags & TcpFlags.Ack) != 0 ? 'H' : 'S';
-                if (e.CheckHistory(HistSyn, code) && relSeq != e.HistLastSyn) e.AddHistory(code);
+                if (e.CheckHistory(HistSyn, code, Conn) && relSeq != e.HistLastSyn) e.AddHistory(code, Conn);
                 e.HistLastSyn = relSeq;
             }
             if (fin)
             {
                 // A FIN's sequence number is at the end of its data.
                 ulong finSeq = relSeq + (ulong)len;
-                if (e.CheckHistory(HistFin, 'F') && finSeq != e.HistLastFin) e.AddHistory('F');
+                if (e.CheckHistory(HistFin, 'F', Conn) && finSeq != e.HistLastFin) e.AddHistory('F', Conn);
                 e.HistLastFin = finSeq;
             }
             if (rst)
             {
-                if (e.CheckHistory(HistRst, 'R') && relSeq != e.HistLastRst) e.AddHistory('R');
+                if (e.CheckHistory(HistRst, 'R', Conn) && relSeq != e.HistLastRst) e.AddHistory('R', Conn);
                 e.HistLastRst = relSeq;
             }
         }
         else if (len > 0)
-            e.CheckHistory(HistData, 'D');
+            e.CheckHistory(HistData, 'D', Conn);
         else if ((flags & TcpFlags.Ack) != 0)
-            e.CheckHistory(HistAck, 'A');
+            e.CheckHistory(HistAck, 'A', Conn);
     }
 
     private void SetPartialStatus(TcpFlags flags, bool isOrig)
@@ -216,35 +220,33 @@ internal sealed class TcpSession
         var flags = p.Flags;
         int len = p.PayloadLength;
         uint baseSeq = p.Seq, ackSeq = p.Ack;
-        var endpoint = isOrig ? Orig : Resp;
-        var peer = endpoint.Peer;
+        ref var endpoint = ref Side(isOrig);
+        ref var peer = ref Side(!isOrig);
 
         SetPartialStatus(flags, endpoint.IsOrig);
 
         int segLen = SegmentLength(len, flags);
         uint seqOnePast = baseSeq + (uint)segLen;
-        InitEndpoint(endpoint, flags, baseSeq, seqOnePast);
+        InitEndpoint(ref endpoint, flags, baseSeq, seqOnePast);
 
         bool seqUnderflow = false;
         ulong relSeq = RelativeSeq(endpoint, baseSeq, endpoint.LastSeq, endpoint.SeqWraps, ref seqUnderflow);
 
-        UpdateHistory(flags, endpoint, relSeq, len);
+        UpdateHistory(flags, ref endpoint, relSeq, len);
 
         // Zero window: interesting unless with/after a RST or after the peer's FIN.
         if (p.Window == 0 && (flags & TcpFlags.Rst) == 0 && peer.State != TcpEndpointState.Closed &&
             endpoint.State != TcpEndpointState.Reset)
-            endpoint.ZeroWindow();
+            endpoint.ZeroWindow(Conn);
 
         if (!Orig.DidClose || !Resp.DidClose)
             Conn.LastTime = now;
 
         if ((flags & TcpFlags.Fin) != 0)
         {
-            endpoint.FinCount++;
+            endpoint.SawFin = true;
             endpoint.FinSeq = relSeq + (ulong)segLen;
         }
-        if ((flags & TcpFlags.Rst) != 0)
-            endpoint.RstCount++;
 
         ulong relAck = 0;
         if ((flags & TcpFlags.Ack) != 0)
@@ -272,9 +274,9 @@ internal sealed class TcpSession
             }
         }
 
-        int deltaLast = UpdateLastSeq(endpoint, seqOnePast, flags, len);
+        int deltaLast = UpdateLastSeq(ref endpoint, seqOnePast, flags, len);
 
-        UpdateStateMachine(endpoint, peer, baseSeq, ackSeq, len, deltaLast, endpoint.IsOrig, flags, now,
+        UpdateStateMachine(ref endpoint, ref peer, baseSeq, ackSeq, len, deltaLast, endpoint.IsOrig, flags, now,
                            out bool doClose, out bool genEvent);
 
         if ((flags & TcpFlags.Ack) != 0)
@@ -290,10 +292,10 @@ internal sealed class TcpSession
         endpoint.CheckEof(this);
 
         if (doClose)
-            ConnectionClosed(endpoint, peer, genEvent);
+            ConnectionClosed(ref endpoint, ref peer, genEvent);
     }
 
-    private static int UpdateLastSeq(TcpEndpoint e, uint lastSeq, TcpFlags flags, int len)
+    private int UpdateLastSeq(ref TcpEndpoint e, uint lastSeq, TcpFlags flags, int len)
     {
         int deltaLast = SeqDelta(lastSeq, e.LastSeq);
         if ((flags & (TcpFlags.Syn | TcpFlags.Rst)) != 0 && (deltaLast > TooLargeSeqDelta || deltaLast < -TooLargeSeqDelta))
@@ -309,12 +311,12 @@ internal sealed class TcpSession
         else if (deltaLast > 0)
             e.UpdateLastSeq(lastSeq);
         else if (deltaLast <= 0 && len > 0)
-            e.DidRetransmit();
+            e.DidRetransmit(Conn);
         return deltaLast;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    private void UpdateStateMachine(TcpEndpoint endpoint, TcpEndpoint peer, uint baseSeq, uint ackSeq, int len,
+    private void UpdateStateMachine(ref TcpEndpoint endpoint, ref TcpEndpoint peer, uint baseSeq, uint ackSeq, int len,
                                     int deltaLast, bool isOrig, TcpFlags flags, long now,
                                     out bool doClose, out bool genEvent)
     {
@@ -323,18 +325,18 @@ internal sealed class TcpSession
         switch (endpoint.State)
         {
             case TcpEndpointState.Inactive:
-                UpdateInactiveState(endpoint, peer, baseSeq, len, isOrig, flags, now, ref doClose, ref genEvent);
+                UpdateInactiveState(ref endpoint, ref peer, baseSeq, len, isOrig, flags, now, ref doClose, ref genEvent);
                 break;
             case TcpEndpointState.SynSent:
             case TcpEndpointState.SynAckSent:
                 if ((flags & TcpFlags.Fin) != 0)
                 {
-                    endpoint.SetState(TcpEndpointState.Closed);
+                    endpoint.SetState(TcpEndpointState.Closed, this);
                     doClose = genEvent = true;
                 }
                 if ((flags & TcpFlags.Rst) != 0)
                 {
-                    endpoint.SetState(TcpEndpointState.Reset);
+                    endpoint.SetState(TcpEndpointState.Reset, this);
                     IsActive = false; // ConnectionReset
                     doClose = true;
                 }
@@ -343,26 +345,26 @@ internal sealed class TcpSession
             case TcpEndpointState.Partial:
                 if ((flags & TcpFlags.Syn) != 0 && endpoint.State == TcpEndpointState.Partial &&
                     peer.State == TcpEndpointState.Inactive && (flags & TcpFlags.Ack) == 0)
-                    endpoint.SetState(TcpEndpointState.SynSent); // SYN after partial
+                    endpoint.SetState(TcpEndpointState.SynSent, this); // SYN after partial
                 if ((flags & TcpFlags.Fin) != 0 && (flags & TcpFlags.Rst) == 0)
                 {
-                    endpoint.SetState(TcpEndpointState.Closed);
+                    endpoint.SetState(TcpEndpointState.Closed, this);
                     if (peer.State == TcpEndpointState.Reset && peer.PrevState == TcpEndpointState.Closed)
-                        peer.SetState(TcpEndpointState.Closed); // FIN then RST from the peer: a normal close
+                        peer.SetState(TcpEndpointState.Closed, this); // FIN then RST from the peer: a normal close
                     doClose = genEvent = true;
                 }
                 if ((flags & TcpFlags.Rst) != 0)
                 {
-                    endpoint.SetState(TcpEndpointState.Reset);
+                    endpoint.SetState(TcpEndpointState.Reset, this);
                     doClose = true;
                     if (peer.State != TcpEndpointState.Reset || peer.PrevState != TcpEndpointState.Established)
                         IsActive = false; // ConnectionReset
                 }
                 break;
             case TcpEndpointState.Closed:
-                if ((flags & TcpFlags.Rst) != 0 && endpoint.Peer.State != TcpEndpointState.Closed)
+                if ((flags & TcpFlags.Rst) != 0 && peer.State != TcpEndpointState.Closed)
                 {
-                    endpoint.SetState(TcpEndpointState.Reset);
+                    endpoint.SetState(TcpEndpointState.Reset, this);
                     if (!endpoint.DidClose) doClose = true; // RST after FIN
                     // Zeek's ResetTimer is armed only when a script handles connection_reset.
                 }
@@ -372,7 +374,7 @@ internal sealed class TcpSession
         }
     }
 
-    private void UpdateInactiveState(TcpEndpoint endpoint, TcpEndpoint peer, uint baseSeq, int len, bool isOrig,
+    private void UpdateInactiveState(ref TcpEndpoint endpoint, ref TcpEndpoint peer, uint baseSeq, int len, bool isOrig,
                                      TcpFlags flags, long now, ref bool doClose, ref bool genEvent)
     {
         bool syn = (flags & TcpFlags.Syn) != 0, ack = (flags & TcpFlags.Ack) != 0;
@@ -380,7 +382,7 @@ internal sealed class TcpSession
         {
             if (isOrig)
             {
-                endpoint.SetState(ack ? TcpEndpointState.SynAckSent : TcpEndpointState.SynSent);
+                endpoint.SetState(ack ? TcpEndpointState.SynAckSent : TcpEndpointState.SynSent, this);
                 Conn.Tracker.ArmAttemptTimer(Conn, now);
             }
             else
@@ -390,14 +392,14 @@ internal sealed class TcpSession
                     // SYN and SYN-ACK seen in reverse order: flip and establish.
                     IsPartial = false;
                     Conn.FlipRoles();
-                    peer.SetState(TcpEndpointState.Established);
+                    peer.SetState(TcpEndpointState.Established, this);
                     _firstPacketSeen |= FirstOrig;
                 }
 
                 if (peer.State == TcpEndpointState.SynSent)
-                    peer.SetState(TcpEndpointState.Established);
+                    peer.SetState(TcpEndpointState.Established, this);
 
-                endpoint.SetState(TcpEndpointState.Established);
+                endpoint.SetState(TcpEndpointState.Established, this);
 
                 if (peer.State != TcpEndpointState.Partial)
                     Conn.Tracker.OnEstablished(Conn);
@@ -406,13 +408,13 @@ internal sealed class TcpSession
 
         if ((flags & TcpFlags.Fin) != 0)
         {
-            endpoint.SetState(TcpEndpointState.Closed);
+            endpoint.SetState(TcpEndpointState.Closed, this);
             doClose = genEvent = true;
         }
 
         if ((flags & TcpFlags.Rst) != 0)
         {
-            endpoint.SetState(TcpEndpointState.Reset);
+            endpoint.SetState(TcpEndpointState.Reset, this);
             bool isReject = isOrig
                 ? peer.State == TcpEndpointState.Established
                 : peer.State is TcpEndpointState.SynSent or TcpEndpointState.SynAckSent;
@@ -429,40 +431,40 @@ internal sealed class TcpSession
             else if (ack && peer.State == TcpEndpointState.Established)
             {
                 // SYN-ACK seen, SYN missed, now a pure ack: establish rather than call it partial.
-                endpoint.SetState(TcpEndpointState.Established);
+                endpoint.SetState(TcpEndpointState.Established, this);
                 IsPartial = false;
                 _firstPacketSeen |= isOrig ? FirstOrig : FirstResp;
             }
             else
-                endpoint.SetState(TcpEndpointState.Partial);
+                endpoint.SetState(TcpEndpointState.Partial, this);
         }
     }
 
     /// <summary>An acked hole: history 'G'/'g' and missed_bytes, when Zeek would report it.</summary>
-    public void Gap(TcpEndpoint e, ulong seq, ulong len)
+    public void Gap(ref TcpEndpoint e, ulong seq, ulong len)
     {
-        bool clean = IsClean(e) && IsClean(e.Peer);
-        if (clean) e.Gap();
+        bool clean = IsClean(e) && IsClean(Side(!e.IsOrig));
+        if (clean) e.Gap(Conn);
         if (clean || Conn.Tracker.Options.ReportGapsForPartial)
-            Conn.MissedBytes += len;
+            MissedBytes += len;
     }
 
-    private static bool IsClean(TcpEndpoint e) =>
+    private static bool IsClean(in TcpEndpoint e) =>
         e.State == TcpEndpointState.Established ||
         (e.State == TcpEndpointState.Closed && e.PrevState == TcpEndpointState.Established);
 
-    public void EndpointEof(TcpEndpoint e)
+    public void EndpointEof(bool isOrig)
     {
         if (_closeDeferred)
         {
-            ConnectionClosed(e, e.Peer, _deferredGenEvent);
+            ConnectionClosed(ref Side(isOrig), ref Side(!isOrig), _deferredGenEvent);
             _closeDeferred = false;
         }
     }
 
-    private void ConnectionClosed(TcpEndpoint endpoint, TcpEndpoint peer, bool genEvent)
+    private void ConnectionClosed(ref TcpEndpoint endpoint, ref TcpEndpoint peer, bool genEvent)
     {
-        if (endpoint.DataPending())
+        if (endpoint.DataPending(this))
         {
             _closeDeferred = true;
             if (!_deferredGenEvent) _deferredGenEvent = genEvent;
