@@ -24,8 +24,8 @@ if (args.Length >= 2 && args[0] == "--child")
     }
     ProbeResult r = args[1] switch
     {
-        "engine" => EngineProbe.Run(args[2]),
-        "cmdlet" => CmdletProbe.Run(args[2], args[3]),
+        "engine" => EngineProbe.Run(args[2], args.Length > 3 ? int.Parse(args[3]) : 0),
+        "cmdlet" => CmdletProbe.Run(args[2], args[3], threadCount: args[4] == "default" ? null : int.Parse(args[4]), name: args[5]),
         "cmdlet-selftest" => CmdletProbe.Run("*", args[2], "Get-Command"),
         "stages" => StageProbe.Run(args[2], int.Parse(args[3])),
         "memprobe" => MemoryProbe.Run(long.Parse(args[2]), ulong.Parse(args[3])),
@@ -245,6 +245,11 @@ namespace ConnTrack.Bench
             var engine = Best(a.Reps, () => Child(["engine", capture]));
             results.Add(engine);
 
+            int shards = Environment.ProcessorCount;
+            Console.WriteLine($"engine, parallel (ParallelTraceRunner, {shards} shards)");
+            var parallel = Best(a.Reps, () => Child(["engine", capture, shards.ToString()]));
+            results.Add(parallel);
+
             ProbeResult? stages = null;
             if (engine.Ok)
             {
@@ -255,10 +260,24 @@ namespace ConnTrack.Bench
 
             var module = FindModule(repo, a);
             Console.WriteLine($"Read-ConnTrace (in-process PowerShell, module {module ?? "not built"})");
-            var cmdlet = module is null
-                ? ProbeResult.Failed("Read-ConnTrace", "no module: build out/ConnTrack or pass --module")
-                : Best(a.Reps, () => Child(["cmdlet", capture, module]));
+            // -ThreadCount 1 against the one-thread engine (the 1.3x target); the default (-ThreadCount 0 picks
+            // every core for a capture of 64 MiB or more, the cmdlet's ParallelThreshold) against the parallel engine.
+            const string cmdletOne = "Read-ConnTrace -ThreadCount 1";
+            int autoThreads = Environment.ProcessorCount >= 2 && fileBytes >= 64L * 1024 * 1024 ? Environment.ProcessorCount : 1;
+            string cmdletAutoName = $"Read-ConnTrace, default -ThreadCount 0 (picks {autoThreads} thread{(autoThreads == 1 ? "" : "s")})";
+            ProbeResult cmdlet, cmdletAuto;
+            if (module is null)
+            {
+                cmdlet = ProbeResult.Failed(cmdletOne, "no module: build out/ConnTrack or pass --module");
+                cmdletAuto = ProbeResult.Failed(cmdletAutoName, "no module: build out/ConnTrack or pass --module");
+            }
+            else
+            {
+                cmdlet = Best(a.Reps, () => Child(["cmdlet", capture, module, "1", cmdletOne]));
+                cmdletAuto = Best(a.Reps, () => Child(["cmdlet", capture, module, "default", cmdletAutoName]));
+            }
             results.Add(cmdlet);
+            results.Add(cmdletAuto);
 
             if (a.Peers)
             {
@@ -290,8 +309,8 @@ namespace ConnTrack.Bench
                 Print(stream);
             }
 
-            var report = new Report(a, started, capture, fileBytes, genStats, genSeconds, tcpdump, engine, cmdlet,
-                results.Skip(3).ToList(), memory, stream, module, stages);
+            var report = new Report(a, started, capture, fileBytes, genStats, genSeconds, tcpdump, engine, parallel, cmdlet,
+                cmdletAuto, autoThreads, results.Skip(5).ToList(), memory, stream, module, stages);
             var text = report.Render();
             Console.WriteLine();
             Console.WriteLine(report.Table());

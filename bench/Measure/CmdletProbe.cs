@@ -13,9 +13,11 @@ namespace ConnTrack.Bench.Measure;
 public static class CmdletProbe
 {
     /// <param name="command">The command to time; only a self-test of the hosting passes another (Get-Command).</param>
-    public static ProbeResult Run(string path, string module, string command = "Read-ConnTrace")
+    /// <param name="threadCount">Read-ConnTrace's -ThreadCount; null leaves it to its default (0: automatic).</param>
+    /// <param name="name">The row name (default: the command).</param>
+    public static ProbeResult Run(string path, string module, string command = "Read-ConnTrace", int? threadCount = null, string? name = null)
     {
-        var result = new ProbeResult { Name = command };
+        var result = new ProbeResult { Name = name ?? command };
         var setup = Stopwatch.StartNew();
         var iss = InitialSessionState.CreateDefault2(); // ExecutionPolicy left unset on purpose
         iss.Commands.Add(new SessionStateCmdletEntry("Measure-BenchCount", typeof(MeasureBenchCountCommand), null));
@@ -44,7 +46,17 @@ public static class CmdletProbe
         setup.Stop();
 
         using var ps = PowerShell.Create(runspace);
-        (command == "Read-ConnTrace" ? ps.AddCommand(command).AddParameter("LiteralPath", path) : ps.AddCommand(command).AddArgument(path)).AddCommand("Measure-BenchCount");
+        if (command == "Read-ConnTrace")
+        {
+            ps.AddCommand(command).AddParameter("LiteralPath", path);
+            if (threadCount is int threads)
+                ps.AddParameter("ThreadCount", threads);
+        }
+        else
+        {
+            ps.AddCommand(command).AddArgument(path);
+        }
+        ps.AddCommand("Measure-BenchCount");
         GC.Collect();
         long alloc0 = GC.GetTotalAllocatedBytes(precise: true);
         using var self = Process.GetCurrentProcess();
@@ -83,6 +95,7 @@ public static class CmdletProbe
         result.PeakManagedHeap = sampler.Peak;
         result.PeakRss = ProcessStats.PeakRss();
         result.Notes["module"] = module;
+        result.Notes["threadCount"] = threadCount?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "default";
         return result;
     }
 }

@@ -1,18 +1,29 @@
 using System.Diagnostics;
 using ConnTrack.Engine;
 using ConnTrack.Engine.Config;
+using ConnTrack.Engine.Parallel;
 
 namespace ConnTrack.Bench.Measure;
 
-/// <summary>The engine alone over a capture file: ConnTraceRunner, records counted and dropped.</summary>
+/// <summary>
+/// The engine alone over a capture file: ConnTraceRunner (one thread) or ParallelTraceRunner (flows sharded
+/// over <c>shards</c> worker threads), records counted, fingerprinted and dropped.
+/// </summary>
 public static class EngineProbe
 {
-    public static ProbeResult Run(string path)
+    /// <summary>The row name of the parallel engine with <paramref name="shards"/> threads.</summary>
+    public static string ParallelName(int shards) => $"engine, parallel ({shards} threads)";
+
+    /// <param name="shards">0: the one-thread ConnTraceRunner; 1 or more: ParallelTraceRunner with that many shards.</param>
+    public static ProbeResult Run(string path, int shards = 0)
     {
-        var result = new ProbeResult { Name = "engine" };
+        string name = shards == 0 ? "engine" : ParallelName(shards);
+        var result = new ProbeResult { Name = name };
         try
         {
-            var runner = new ConnTraceRunner(new ConnTrackOptions());
+            using ITraceRunner runner = shards == 0
+                ? new ConnTraceRunner(new ConnTrackOptions())
+                : new ParallelTraceRunner(new ConnTrackOptions(), shards);
             var fingerprint = new RecordFingerprint();
             GC.Collect();
             GC.WaitForPendingFinalizers();
@@ -49,7 +60,7 @@ public static class EngineProbe
         }
         catch (NotImplementedException e)
         {
-            return ProbeResult.Failed("engine", "engine not implemented on this branch yet: " + e.Message);
+            return ProbeResult.Failed(name, "engine not implemented on this branch yet: " + e.Message);
         }
         return result;
     }

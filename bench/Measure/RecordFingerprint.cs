@@ -4,7 +4,8 @@ namespace ConnTrack.Bench.Measure;
 
 /// <summary>
 /// An order-independent, process-independent digest of a set of records (everything but uid), so two runs
-/// (engine vs cmdlet, single-thread vs parallel) can be compared without holding the records.
+/// (engine vs cmdlet, single-thread vs parallel) can be compared without holding the records. uids (and the
+/// uids in tunnel_parents) are left out: the parallel runner's shards draw uids from their own seeds.
 /// </summary>
 public sealed class RecordFingerprint
 {
@@ -26,6 +27,14 @@ public sealed class RecordFingerprint
         h = MixString(h, r.ConnState);
         h = MixString(h, r.History);
         h = MixString(h, r.Service);
+        h = Mix(h, r.LocalOrig is null ? 2UL : r.LocalOrig.Value ? 1UL : 0UL);
+        h = Mix(h, r.LocalResp is null ? 2UL : r.LocalResp.Value ? 1UL : 0UL);
+        h = Mix(h, (ulong)(uint)r.IpProto);
+        h = Mix(h, r.Vlan ?? 0x1_0000UL); h = Mix(h, r.InnerVlan ?? 0x1_0000UL);
+        h = Mix(h, r.OrigL2Addr ?? ulong.MaxValue); h = Mix(h, r.RespL2Addr ?? ulong.MaxValue);
+        h = Mix(h, r.PppoeSessionId ?? 0x1_0000UL);
+        // tunnel_parents holds uids, which differ between runs with other uid seeds: only how many there are.
+        h = Mix(h, r.TunnelParents is null ? ulong.MaxValue : (ulong)r.TunnelParents.Length);
         _sum += h;
         Count++;
     }

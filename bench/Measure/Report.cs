@@ -14,7 +14,10 @@ public sealed class Report(
     double generateSeconds,
     ProbeResult tcpdump,
     ProbeResult engine,
+    ProbeResult parallel,
     ProbeResult cmdlet,
+    ProbeResult cmdletAuto,
+    int autoThreads,
     IReadOnlyList<ProbeResult> peers,
     ProbeResult? memory,
     ProbeResult? stream,
@@ -32,12 +35,38 @@ public sealed class Report(
         var sb = new StringBuilder();
         sb.AppendLine($"| Measurement | Wall s (best of {args.Reps}) | CPU s | Packets/s | Connections/s | MB/s | Speed vs tcpdump | Peak RSS | Notes |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
-        foreach (var r in new[] { tcpdump, engine, cmdlet }.Concat(peers))
+        sb.AppendLine(Row(tcpdump));
+        sb.AppendLine(Row(engine));
+        sb.AppendLine(Row(parallel, Compare(parallel, engine, "the one-thread engine") + ParallelSameText()));
+        sb.AppendLine(Row(cmdlet, Compare(cmdlet, engine, "the one-thread engine")));
+        sb.AppendLine(Row(cmdletAuto, autoThreads > 1
+            ? Compare(cmdletAuto, parallel, "the parallel engine") + "; " + Compare(cmdletAuto, cmdlet, "-ThreadCount 1")
+            : Compare(cmdletAuto, engine, "the one-thread engine")));
+        foreach (var r in peers)
             sb.AppendLine(Row(r));
         return sb.ToString();
     }
 
-    private string Row(ProbeResult r)
+    private static double Cpu(ProbeResult r) => r.UserSeconds + r.SystemSeconds;
+
+    /// <summary>"1.23x the time of X (CPU 1.10x)": the row's wall and CPU time over the baseline's.</summary>
+    private static string Compare(ProbeResult r, ProbeResult baseline, string what) =>
+        !r.Ok || !baseline.Ok ? "" : $"{r.Seconds / baseline.Seconds:F2}x the wall time of {what} (CPU {Cpu(r) / Math.Max(1e-9, Cpu(baseline)):F2}x)";
+
+    /// <summary>Whether the parallel engine's records equal the one-thread engine's (fingerprint of every field but uid).</summary>
+    private bool? ParallelSame() =>
+        engine.Ok && parallel.Ok && engine.Notes.TryGetValue("fingerprint", out var a) && parallel.Notes.TryGetValue("fingerprint", out var b)
+            ? a == b
+            : null;
+
+    private string ParallelSameText() => ParallelSame() switch
+    {
+        true => "; records identical to the one-thread engine's (every field but uid)",
+        false => $"; **records differ** from the one-thread engine's: fingerprint {parallel.Notes["fingerprint"]} vs {engine.Notes["fingerprint"]}",
+        null => "",
+    };
+
+    private string Row(ProbeResult r, string? comparison = null)
     {
         if (!r.Ok)
             return $"| {r.Name} | – | – | – | – | – | – | – | not measured: {Escape(r.Error)} |";
@@ -46,6 +75,8 @@ public sealed class Report(
         double mbps = fileBytes / 1e6 / r.Seconds;
         string vs = tcpdump.Ok ? $"{tcpdump.Seconds / r.Seconds:F2}x" : "–";
         var notes = new List<string>();
+        if (!string.IsNullOrEmpty(comparison))
+            notes.Add(comparison);
         if (r.SetupSeconds > 0)
             notes.Add($"runspace + import {r.SetupSeconds:F2} s not included");
         if (r.AllocatedBytes > 0 && Packets > 0)
@@ -87,14 +118,32 @@ public sealed class Report(
             string scale = Connections >= 100_000 ? "" : $" (only {Connections:N0} connections; the target asks for 100k+)";
             string same = cmdlet.Records == engine.Records ? "" : $"; record counts differ: cmdlet {cmdlet.Records:N0}, engine {engine.Records:N0}";
             double cpuRatio = (cmdlet.UserSeconds + cmdlet.SystemSeconds) / Math.Max(1e-9, engine.UserSeconds + engine.SystemSeconds);
-            sb.AppendLine($"| Read-ConnTrace ≤ 1.3x the engine alone (100k+ connections) | {ratio:F2}x by wall time ({cpuRatio:F2}x by CPU time){scale}{same} | {Verdict(ratio <= 1.3 && cmdlet.Records == engine.Records)} |");
+            sb.AppendLine($"| Read-ConnTrace ≤ 1.3x the engine alone (100k+ connections) | `-ThreadCount 1` vs the one-thread engine: {ratio:F2}x by wall time ({cpuRatio:F2}x by CPU time){scale}{same} | {Verdict(ratio <= 1.3 && cmdlet.Records == engine.Records)} |");
         }
         else
         {
             sb.AppendLine($"| Read-ConnTrace ≤ 1.3x the engine alone (100k+ connections) | – | not measured: {Escape(cmdlet.Error ?? engine.Error)} |");
         }
 
-        sb.AppendLine("| Parallel mode ≥ 1.7x single thread on 2 cores, identical records | – | not measured: the engine has no parallel mode yet |");
+        const string parallelTarget = "Parallel mode ≥ 1.7x single thread on 2 cores, identical records";
+        if (engine.Ok && parallel.Ok)
+        {
+            double speedup = engine.Seconds / parallel.Seconds;
+            double cpuRatio = Cpu(parallel) / Math.Max(1e-9, Cpu(engine));
+            bool? same = ParallelSame();
+            string sameText = same switch
+            {
+                true => $"records identical ({parallel.Records:N0}; every field but uid)",
+                false => $"**records differ** (fingerprint {parallel.Notes["fingerprint"]} vs {engine.Notes["fingerprint"]})",
+                null => "records not compared (no fingerprint)",
+            };
+            string cores = Environment.ProcessorCount == 2 ? "" : $" (this machine has {Environment.ProcessorCount} cores, not 2)";
+            sb.AppendLine($"| {parallelTarget} | {ParallelName()}: {speedup:F2}x the one-thread rate by wall time; CPU time {cpuRatio:F2}x the one-thread run's{cores}; {sameText} | {Verdict(speedup >= 1.7 && same == true)} |");
+        }
+        else
+        {
+            sb.AppendLine($"| {parallelTarget} | – | not measured: {Escape(parallel.Error ?? engine.Error)} |");
+        }
 
         if (memory is { Ok: true } && memory.Notes.TryGetValue("bytesPerConnection", out var bpc) &&
             double.TryParse(bpc, NumberStyles.Float, CultureInfo.InvariantCulture, out var perConn))
@@ -150,6 +199,8 @@ public sealed class Report(
         sb.AppendLine("Each measurement runs in its own process on the same file, already in the page cache; the fastest of the repetitions is kept (the peers tshark and argus run once: they are slow).");
         sb.AppendLine("\"Speed vs tcpdump\" is tcpdump's time divided by the row's time (above 1: faster than libpcap merely reading the file).");
         sb.AppendLine("Allocated bytes come from GC.GetTotalAllocatedBytes around the whole run and include the records handed out.");
+        sb.AppendLine($"\"engine, parallel\" is ParallelTraceRunner with one shard per logical CPU ({Environment.ProcessorCount}); its records are compared with the one-thread engine's by a fingerprint of every field but uid (shards draw uids from their own seeds).");
+        sb.AppendLine("Read-ConnTrace runs twice: with `-ThreadCount 1` (compared with the one-thread engine: the 1.3x target) and with the default `-ThreadCount 0`, which shards over every core for a capture of 64 MiB or more (compared with the parallel engine).");
         sb.AppendLine();
         sb.AppendLine("## Throughput");
         sb.AppendLine();
@@ -216,7 +267,8 @@ public sealed class Report(
         if (engine.Ok && engine.Notes.TryGetValue("fingerprint", out var fp))
         {
             sb.AppendLine();
-            sb.AppendLine($"Engine record fingerprint (count:digest of every field but uid): `{fp}`.");
+            sb.AppendLine($"Engine record fingerprint (count:digest of every field but uid): `{fp}`" +
+                          (parallel.Ok && parallel.Notes.TryGetValue("fingerprint", out var pfp) ? $"; parallel engine: `{pfp}`." : "."));
         }
         sb.AppendLine();
         sb.AppendLine("## Rerun");
@@ -237,6 +289,8 @@ public sealed class Report(
         var v = Machine.ToolVersion("argus", "-h");
         return v is null ? null : v.Contains("argus", StringComparison.OrdinalIgnoreCase) ? v : "argus " + v;
     }
+
+    private string ParallelName() => parallel.Name;
 
     private static string Verdict(bool met) => met ? "met" : "**missed**";
 
