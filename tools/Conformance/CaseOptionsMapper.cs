@@ -28,6 +28,9 @@ public static class CaseOptionsMapper
         {
             if (setting.StartsWith("max_timer_expires: set to 0", StringComparison.Ordinal))
                 options.MaxTimerExpires = 0;
+            // Disabling every analyzer disables ConnSize too (only the requested protocol analyzers come back).
+            if (setting.StartsWith("Analyzer::disable_all: set to T", StringComparison.Ordinal))
+                options.UseConnSizeAnalyzer = false;
             if (setting.StartsWith("report_gaps_for_partial: set to T", StringComparison.Ordinal))
                 options.ReportGapsForPartial = true;
             if (setting.StartsWith("tcp_excessive_data_without_further_acks: set to 0", StringComparison.Ordinal))

@@ -24,9 +24,6 @@ public static class KnownDifferences
         ["scripts.base.protocols.smtp.mime-header-size-limit"] = new(XLetter, ["history"]),
         ["scripts.base.protocols.ssh.max-lengths-2"] = new(XLetter + "; the SSH analyzer also stops two connections' processing", ["history"]),
         ["scripts.base.protocols.ssh.max-lengths-3"] = new(XLetter + "; the SSH analyzer also stops two connections' processing", ["history"]),
-        ["scripts.base.frameworks.analyzer.request-analyzer"] = new(
-            "Analyzer::disable_all also disables the ConnSize analyzer, so Zeek leaves the packet and IP-byte columns unset; the engine has no option to mimic disabled analyzers",
-            ["orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes"]),
         ["scripts.base.protocols.ftp.gridftp"] = new(
             "the GridFTP script tells Zeek to stop processing the data connection once it is recognised (skip_further_processing), so Zeek's counts stop early: needs the FTP/GridFTP analyzers",
             ["duration", "orig_bytes", "resp_bytes", "conn_state", "history", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes"]),

@@ -25,6 +25,8 @@ public static class ConnTrackConfigLoader
         "likely_server_ports", "likely_server_ports_add", "likely_server_ports_remove",
         "local_nets", "local_nets_add", "private_address_space_is_local",
         "ignore_checksums", "vlan_aware_conn_key", "max_connections", "uid_seed", "capture_filter",
+        "dns_session_timeout", "dns_analyzer_ports", "report_gaps_for_partial",
+        "tcp_excessive_data_without_further_acks", "use_conn_size_analyzer",
     };
 
     private const string SynAlias = "tcp_syn_timeout";
@@ -227,6 +229,13 @@ public static class ConnTrackConfigLoader
                 case "vlan_aware_conn_key": _o.VlanAwareConnKey = Bool(key, v); break;
                 case "max_connections": _o.MaxConnections = (int)Integer(key, v, 1, int.MaxValue); break;
                 case "uid_seed": _o.UidSeed = UidSeed(key, v); break;
+                case "dns_session_timeout": _o.DnsSessionTimeout = Duration(key, v); break;
+                case "dns_analyzer_ports": _o.DnsAnalyzerPorts = UdpPorts(key, v); break;
+                case "report_gaps_for_partial": _o.ReportGapsForPartial = Bool(key, v); break;
+                case "tcp_excessive_data_without_further_acks":
+                    _o.TcpExcessiveDataWithoutFurtherAcks = Integer(key, v, 0, long.MaxValue);
+                    break;
+                case "use_conn_size_analyzer": _o.UseConnSizeAnalyzer = Bool(key, v); break;
                 case "capture_filter":
                     var filter = Scalar(key, v, allowNull: true);
                     _o.CaptureFilter = string.IsNullOrWhiteSpace(filter) ? null : filter;
@@ -312,6 +321,18 @@ public static class ConnTrackConfigLoader
                 list.Add(spec);
             }
             return list;
+        }
+
+        private HashSet<ushort> UdpPorts(string key, YamlNode v)
+        {
+            var set = new HashSet<ushort>();
+            foreach (var item in Items(key, v, "[53, 5353]"))
+            {
+                if (!ushort.TryParse(item.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+                    throw Error(_source, item, key, $"'{item.Value}' is not a port number (0 to 65535)");
+                set.Add(port);
+            }
+            return set;
         }
 
         private List<IPNetwork> Networks(string key, YamlNode v)

@@ -52,6 +52,9 @@ public static class ConnTrackConfigWriter
         w.Key("tcp_reset_delay", D(o.TcpResetDelay), "How long after a RST the connection is removed.");
         w.Key("tcp_partial_close_delay", D(o.TcpPartialCloseDelay), "How long after one side closed while the other is gone the connection is removed.");
         w.Key("max_timer_expires", o.MaxTimerExpires.ToString(CultureInfo.InvariantCulture), "At most this many timers expire per packet (Zeek: max_timer_expires); 0: no limit.");
+        w.Key("dns_session_timeout", D(o.DnsSessionTimeout), "Zeek's DNS analyzer ends a UDP DNS connection after this much silence (dns_session_timeout); 0: never.");
+        w.List("dns_analyzer_ports", o.DnsAnalyzerPorts.Order().Select(p => p.ToString(CultureInfo.InvariantCulture)).ToArray(),
+            "UDP responder ports the DNS analyzer attaches to (its session timer applies there); [] as with zeek -b.");
 
         w.Section("Who is the server (likely_server_ports): a port here makes its endpoint the likely responder.");
         w.List("likely_server_ports", SortedPorts(o.LikelyServerPorts),
@@ -78,6 +81,10 @@ public static class ConnTrackConfigWriter
         w.Key("max_connections", o.MaxConnections.ToString(CultureInfo.InvariantCulture), "The most connections tracked at once; new ones past it are dropped and counted.");
         w.Key("uid_seed", "0x" + o.UidSeed.ToString("X", CultureInfo.InvariantCulture), "Seed of the connection uids; the same seed and input give the same uids.");
         w.Key("capture_filter", o.CaptureFilter is null ? "null" : Quote(o.CaptureFilter), "A BPF filter applied to every packet, e.g. 'tcp port 80'; null: none.");
+        w.Key("report_gaps_for_partial", Bool(o.ReportGapsForPartial), "Count content gaps (missed_bytes) on partial connections too (Zeek: report_gaps_for_partial).");
+        w.Key("tcp_excessive_data_without_further_acks", o.TcpExcessiveDataWithoutFurtherAcks.ToString(CultureInfo.InvariantCulture),
+            "Stop gap accounting for a side holding this many unacked bytes; 0: no limit (Zeek's option of the same name).");
+        w.Key("use_conn_size_analyzer", Bool(o.UseConnSizeAnalyzer), "Fill the packet and IP-byte columns (Zeek: use_conn_size_analyzer).");
         return w.ToString();
     }
 

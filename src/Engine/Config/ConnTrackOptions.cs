@@ -56,6 +56,12 @@ public sealed class ConnTrackOptions
     /// <summary>The most connections tracked at once; a new connection past it is dropped and counted.</summary>
     public int MaxConnections { get; set; } = 10_000_000;
 
+    /// <summary>
+    /// Zeek's use_conn_size_analyzer: fill orig_pkts/orig_ip_bytes/resp_pkts/resp_ip_bytes. Off, those columns are
+    /// unset, as when Zeek runs with its ConnSize analyzer disabled (e.g. Analyzer::disable_all).
+    /// </summary>
+    public bool UseConnSizeAnalyzer { get; set; } = true;
+
     /// <summary>Report content gaps (missed_bytes) for partial connections too (Zeek's report_gaps_for_partial).</summary>
     public bool ReportGapsForPartial { get; set; }
 

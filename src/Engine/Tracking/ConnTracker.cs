@@ -534,12 +534,16 @@ public sealed class ConnTracker
             Proto = conn.Kind,
             MissedBytes = conn.Tcp?.MissedBytes ?? 0,
             History = history.Length > 0 ? history : null,
-            OrigPkts = conn.OrigPkts,
-            OrigIpBytes = conn.OrigIpBytes,
-            RespPkts = conn.RespPkts,
-            RespIpBytes = conn.RespIpBytes,
             IpProto = conn.Protocol,
         };
+        // The packet and IP-byte columns come from Zeek's ConnSize analyzer; without it Zeek leaves them unset.
+        if (Options.UseConnSizeAnalyzer)
+        {
+            rec.OrigPkts = conn.OrigPkts;
+            rec.OrigIpBytes = conn.OrigIpBytes;
+            rec.RespPkts = conn.RespPkts;
+            rec.RespIpBytes = conn.RespIpBytes;
+        }
         rec.Vlan = conn.Vlan;
         rec.InnerVlan = conn.InnerVlan;
         rec.PppoeSessionId = conn.PppoeSessionId;

@@ -37,6 +37,27 @@ public class ConnTrackConfigTests
         Assert.Equal(expected.VlanAwareConnKey, actual.VlanAwareConnKey);
         Assert.Equal(expected.MaxConnections, actual.MaxConnections);
         Assert.Equal(expected.UidSeed, actual.UidSeed);
+        Assert.Equal(expected.DnsSessionTimeout, actual.DnsSessionTimeout);
+        Assert.True(expected.DnsAnalyzerPorts.SetEquals(actual.DnsAnalyzerPorts));
+        Assert.Equal(expected.ReportGapsForPartial, actual.ReportGapsForPartial);
+        Assert.Equal(expected.TcpExcessiveDataWithoutFurtherAcks, actual.TcpExcessiveDataWithoutFurtherAcks);
+        Assert.Equal(expected.UseConnSizeAnalyzer, actual.UseConnSizeAnalyzer);
+    }
+
+    [Fact]
+    public void AnalyzerEmulationKeysOverride()
+    {
+        var o = ConnTrackConfigLoader.LoadFromText(
+            "dns_session_timeout: 30 secs\ndns_analyzer_ports: []\nreport_gaps_for_partial: true\n" +
+            "tcp_excessive_data_without_further_acks: 0\nuse_conn_size_analyzer: false\n", "t.yaml");
+        Assert.Equal(TimeSpan.FromSeconds(30), o.DnsSessionTimeout);
+        Assert.Empty(o.DnsAnalyzerPorts);
+        Assert.True(o.ReportGapsForPartial);
+        Assert.Equal(0, o.TcpExcessiveDataWithoutFurtherAcks);
+        Assert.False(o.UseConnSizeAnalyzer);
+        var bad = Assert.Throws<ConnTrackConfigException>(() => ConnTrackConfigLoader.LoadFromText("dns_analyzer_ports: [53, dns]\n", "t.yaml"));
+        Assert.Contains("t.yaml:1:", bad.Message);
+        Assert.Contains("dns_analyzer_ports", bad.Message);
     }
 
     // ---- defaults and round trips ------------------------------------------------------------------
