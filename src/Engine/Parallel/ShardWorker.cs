@@ -67,6 +67,7 @@ internal sealed class ShardWorker : IConnSink
         while (_ready.CurrentCount > 0 && _ready.Wait(0)) { }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the worker loop: optimised from the first batch
     private void Run()
     {
         var ring = _runner.Ring;
@@ -99,7 +100,7 @@ internal sealed class ShardWorker : IConnSink
     private const int Window = 32;
     private readonly Connection?[] _hints = new Connection?[Window];
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first batch
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first batch (a single pass never waits for tiering)
     private void Track(PacketBatch batch)
     {
         var packets = batch.Packets;
