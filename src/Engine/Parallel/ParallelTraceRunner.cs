@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using ConnTrack.Engine.Capture;
 using ConnTrack.Engine.Config;
@@ -317,6 +318,7 @@ public sealed class ParallelTraceRunner : ITraceRunner
     /// Reads frames into the filling batch until one is published (true) or the file ends (false). An error
     /// ends the file too, handed back in <paramref name="error"/> to be thrown once the records before it are out.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private bool Pump(CaptureReader reader, out ExceptionDispatchInfo? error)
     {
         error = null;
@@ -342,6 +344,7 @@ public sealed class ParallelTraceRunner : ITraceRunner
     }
 
     /// <summary>Filters and decodes a frame into the filling batch; true when the batch is now full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     private bool AddFrame(in RawFrame frame)
     {
         PacketsRead++;

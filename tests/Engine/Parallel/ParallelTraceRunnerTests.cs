@@ -283,6 +283,47 @@ public sealed class ParallelTraceRunnerTests : IDisposable
         Assert.Equal(RunnerComparison.Canon(single.Finish().Single()), RunnerComparison.Canon(parallel.Finish().Single()));
     }
 
+    [Fact]
+    public void ConnectionsEndingInsideOneLookaheadWindow_StartAgainAsInTheSingleThreadRunner()
+    {
+        // Workers look their packets' connections up a window ahead; here a connection ends between its lookup
+        // and its packet inside one window: A expires at another shard's packet, and a TCP flow is reset and its
+        // four-tuple reused by a new SYN at once. Each must start a new connection, as the single-thread run does.
+        const int shards = 2;
+        var a = new PacketSummary { Src = IPAddr128.Parse("10.0.0.1"), Dst = IPAddr128.Parse("10.0.0.2"), SrcPort = 1111, DstPort = 9999, Protocol = 17 };
+        var b = new PacketSummary { Src = IPAddr128.Parse("10.0.0.3"), Dst = IPAddr128.Parse("10.0.0.4"), DstPort = 9999, Protocol = 17 };
+        for (b.SrcPort = 2000; ShardHash.ShardOf(b, shards) == ShardHash.ShardOf(a, shards); b.SrcPort++) { }
+
+        const long t0 = 1_700_000_000_000_000_000L, second = 1_000_000_000L, ms = 1_000_000L;
+        var stream = new MemoryStream();
+        using (var w = new PcapWriter(stream, LinkType.Ethernet, leaveOpen: true))
+        {
+            w.WritePacket(UdpFrame("10.0.0.1", "10.0.0.2", 1111, 9999), t0);
+            w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", b.SrcPort, 9999), t0 + 30 * second);
+            // One window from here on: B's packet expires A (60 s inactivity) just before A's next packet.
+            w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", b.SrcPort, 9999), t0 + 61 * second);
+            w.WritePacket(UdpFrame("10.0.0.1", "10.0.0.2", 1111, 9999), t0 + 61 * second + ms);
+            w.WritePacket(TcpFrame(40000, 1000, 0, 0x02), t0 + 62 * second);                 // SYN
+            w.WritePacket(TcpFrame(40000, 1001, 0, 0x04), t0 + 62 * second + ms);            // RST
+            w.WritePacket(TcpFrame(40000, 5000, 0, 0x02), t0 + 62 * second + 2 * ms);        // SYN again
+            w.WritePacket(TcpFrame(40000, 5000, 0, 0x02), t0 + 62 * second + 3 * ms);        // retransmitted
+        }
+        string path = WriteTemp("window.pcap", stream.ToArray());
+
+        var options = new ConnTrackOptions();
+        var single = RunnerComparison.RunSingle(options, [path]);
+        Assert.Equal(2, single.Records.Count(r => r.OrigP == 1111));
+        Assert.Equal(2, single.Records.Count(r => r.OrigP == 40000));
+        foreach (int batchSize in new[] { ParallelTraceRunner.DefaultBatchSize, 3 })
+        {
+            var parallel = RunnerComparison.RunParallel(options, [path], shards, batchSize, ringSize: 2);
+            Assert.Empty(RunnerComparison.Differences(single.Records, parallel.Records));
+        }
+    }
+
+    private static byte[] TcpFrame(ushort sp, uint seq, uint ack, byte flags) =>
+        PacketBuilder.Ethernet(0x0800, PacketBuilder.IPv4("10.0.1.1", "10.0.1.2", 6, PacketBuilder.Tcp("10.0.1.1", "10.0.1.2", sp, 80, seq, ack, flags, 8192)));
+
     private static byte[] UdpFrame(string src, string dst, ushort sp, ushort dp) =>
         PacketBuilder.Ethernet(0x0800, PacketBuilder.IPv4(src, dst, 17, PacketBuilder.Udp(src, dst, sp, dp, PacketBuilder.Bytes(20))));
 
