@@ -7,8 +7,10 @@ namespace ConnTrack.Engine.Tests.Records;
 
 public class ZeekTsvWriterTests
 {
-    private static readonly string Corpus =
-        Environment.GetEnvironmentVariable("CONNTRACK_CONFORMANCE") ?? "/work/shared/conformance";
+    // These rows are Zeek's own output: the tests need the corpus (CI has it beside the repository).
+    private static string Corpus =>
+        ConnTrack.Conformance.ConformanceCorpus.Locate()
+        ?? throw new InvalidOperationException("the conformance corpus (shared/conformance beside the repository, or $CONNTRACK_CONFORMANCE) is needed for these tests");
 
     // 2011-03-18 19:06:07.096535 UTC-ish; any microsecond time works, the corpus masks ts.
     private const long TsNs = 1_300_475_167_096_535_000L;
