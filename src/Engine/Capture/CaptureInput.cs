@@ -17,7 +17,10 @@ namespace ConnTrack.Engine.Capture;
 /// streams, or a file the system will not map) is read in large chunks into one pooled buffer. When the mapped
 /// part is used up, reading goes on from the stream after it, so a file that grew while it was read is read to
 /// its new end as before. Unmapped windows are released one slide late, so a span a caller keeps a read too long
-/// sees stale bytes (as with the buffer), not unmapped memory.
+/// sees stale bytes (as with the buffer), not unmapped memory. The one cost of mapping: a file truncated by another
+/// program while it is read makes the lost pages fault (SIGBUS on Unix) instead of the read ending early; capture
+/// tools append to files, they do not cut them, and <see cref="CaptureReader.Open(Stream, string, bool)"/> reads
+/// without mapping for a caller who must not take that risk.
 /// </remarks>
 internal sealed unsafe class CaptureInput : IDisposable
 {
@@ -271,11 +274,16 @@ internal sealed unsafe class CaptureInput : IDisposable
         if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
             return;
         long target = Math.Min((long)_pos + PrefetchDistance, _end);
-        while (_prefetched < target)
+        long at = _prefetched;
+        if (at >= target)
+            return;
+        byte* data = _data;
+        do
         {
-            System.Runtime.Intrinsics.X86.Sse.Prefetch1(_data + _prefetched);   // to L2: the decoder reads it soon
-            _prefetched += 64;
-        }
+            System.Runtime.Intrinsics.X86.Sse.Prefetch1(data + at);   // to L2: the decoder reads it soon
+            at += 64;   // every cache line (every other one, leaving the pairs to the hardware, was slower)
+        } while (at < target);
+        _prefetched = at;
     }
 
     /// <summary>
