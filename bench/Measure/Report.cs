@@ -221,13 +221,16 @@ public sealed class Report(
             double whole = double.Parse(stages.Notes["full"], CultureInfo.InvariantCulture);
             foreach (var (key, label) in new[]
                      {
-                         ("read", "capture reader alone"),
+                         ("readBuffered", "capture reader alone, file copied through a buffer (how a stream is read)"),
+                         ("read", "capture reader alone, file mapped in place (how the engine reads a file)"),
                          ("decodeNoChecksums", "reader + decoder, checksums not verified"),
                          ("decode", "reader + decoder (checksums verified, the default)"),
                          ("fullNoChecksums", "whole pipeline, IgnoreChecksums"),
                          ("full", "whole pipeline (reader, decoder, tracker, records)"),
                      })
             {
+                if (!stages.Notes.ContainsKey(key))
+                    continue;
                 double t = double.Parse(stages.Notes[key], CultureInfo.InvariantCulture);
                 sb.AppendLine($"| {label} | {t:F3} | {Packets / t:N0} | {t / whole * 100:F0}% |");
             }

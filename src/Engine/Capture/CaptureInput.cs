@@ -1,34 +1,69 @@
 using System.Buffers;
+using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace ConnTrack.Engine.Capture;
 
 /// <summary>
-/// The byte source under a capture reader: reads the stream in large chunks into one pooled buffer and lets
-/// the reader look at the next <c>n</c> bytes in place. Spans taken from <see cref="Peek"/> stay valid until
-/// the next <see cref="Ensure"/> or <see cref="Skip"/> (which may move or replace the buffer).
+/// The byte source under a capture reader: lets the reader look at the next <c>n</c> bytes in place. Spans taken
+/// from <see cref="Peek(int)"/> stay valid until the next <see cref="Ensure"/> or <see cref="Skip"/> (which may
+/// move or replace the bytes under them).
 /// </summary>
-internal sealed class CaptureInput : IDisposable
+/// <remarks>
+/// Two ways to get the bytes. A plain file (seekable, in a 64-bit process) is mapped into memory and read in
+/// place through a sliding window of <see cref="DefaultMapWindowSize"/> bytes: no copy from the page cache into a
+/// buffer, which for a file already in the cache is most of what reading costs. Everything else (gzip, pipes,
+/// streams, or a file the system will not map) is read in large chunks into one pooled buffer. When the mapped
+/// part is used up, reading goes on from the stream after it, so a file that grew while it was read is read to
+/// its new end as before. Unmapped windows are released one slide late, so a span a caller keeps a read too long
+/// sees stale bytes (as with the buffer), not unmapped memory. The one cost of mapping: a file truncated by another
+/// program while it is read makes the lost pages fault (SIGBUS on Unix) instead of the read ending early; capture
+/// tools append to files, they do not cut them, and <see cref="CaptureReader.Open(Stream, string, bool)"/> reads
+/// without mapping for a caller who must not take that risk.
+/// </remarks>
+internal sealed unsafe class CaptureInput : IDisposable
 {
     private const int ChunkSize = 256 * 1024;
     private const int InitialBufferSize = 1024 * 1024;
+    /// <summary>How much of a mapped file is mapped at once (bounds the address space and the resident pages).</summary>
+    internal const int DefaultMapWindowSize = 8 * 1024 * 1024;
+    private readonly int _mapWindowSize;
 
     private readonly Stream _stream;
     private readonly bool _leaveOpen;
-    private byte[] _buffer;
-    private int _pos;          // next unread byte in _buffer
-    private int _end;          // end of valid data in _buffer
-    private long _bufferBase;  // stream offset of _buffer[0]
+    private byte[] _buffer = [];
+    private GCHandle _pin;     // _buffer, pinned while it is the source
+    private byte* _data;       // the bytes: the pinned _buffer, or the current mapped window
+    private int _pos;          // next unread byte at _data
+    private int _end;          // end of valid data at _data
+    private long _bufferBase;  // stream offset of _data[0]
     private bool _eof;
+
+    private MemoryMappedFile? _map;
+    private MemoryMappedViewAccessor? _view;
+    private MemoryMappedViewAccessor? _previousView;
+    private long _mapStart;    // file offset of stream offset 0
+    private long _mapLength;   // stream bytes the mapping covers
+    private long _prefetched;  // offset from _data up to which the window has been prefetched
 
     private readonly string _path;
 
-    public CaptureInput(Stream stream, string path, bool leaveOpen, int initialSize = InitialBufferSize)
+    /// <param name="map">Map the file into memory when <paramref name="stream"/> is a seekable file (see the remarks).</param>
+    /// <param name="mapWindowSize">How much of the file is mapped at once (smaller in tests, to slide often).</param>
+    public CaptureInput(Stream stream, string path, bool leaveOpen, int initialSize = InitialBufferSize, bool map = false,
+        int mapWindowSize = DefaultMapWindowSize)
     {
         _stream = stream;
+        _mapWindowSize = Math.Max(mapWindowSize, 1);
         _path = path;
         _leaveOpen = leaveOpen;
-        _buffer = ArrayPool<byte>.Shared.Rent(initialSize);
+        if (!(map && TryMap()))
+            UseBuffer(ArrayPool<byte>.Shared.Rent(initialSize));
     }
+
+    /// <summary>True while the bytes come from a memory mapping of the file (rather than the stream).</summary>
+    public bool IsMapped => _map is not null;
 
     /// <summary>Offset of the next unread byte in the (decompressed) stream.</summary>
     public long Position => _bufferBase + _pos;
@@ -43,6 +78,7 @@ internal sealed class CaptureInput : IDisposable
     /// Makes sure at least <paramref name="count"/> bytes are buffered from <see cref="Position"/>.
     /// Returns false when the stream ends first (then <see cref="Available"/> tells how many there were).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Ensure(int count)
     {
         if (_end - _pos >= count)
@@ -50,8 +86,104 @@ internal sealed class CaptureInput : IDisposable
         return Fill(count);
     }
 
+    private bool TryMap()
+    {
+        if (!Environment.Is64BitProcess || _stream is not FileStream file || !file.CanSeek)
+            return false;
+        try
+        {
+            long start = file.Position;
+            long length = file.Length - start;
+            if (length <= 0)
+                return false;
+            _map = MemoryMappedFile.CreateFromFile(file, mapName: null, capacity: 0, MemoryMappedFileAccess.Read,
+                HandleInheritability.None, leaveOpen: true);
+            _mapStart = start;
+            _mapLength = length;
+            MapWindow(0, 1);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            // Not mappable here (a special file, a file system without mmap): read it as a stream.
+            ReleaseMapping();
+            return false;
+        }
+    }
+
+    /// <summary>Maps the window that starts at stream offset <paramref name="offset"/> and holds at least <paramref name="count"/> bytes.</summary>
+    private void MapWindow(long offset, int count)
+    {
+        long size = Math.Min(Math.Max((long)_mapWindowSize, count), _mapLength - offset);
+        var view = _map!.CreateViewAccessor(_mapStart + offset, size, MemoryMappedFileAccess.Read);
+        byte* start = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
+        // The view before the previous one is no longer under any span handed out.
+        Release(ref _previousView);
+        _previousView = _view;
+        _view = view;
+        _data = start + view.PointerOffset;
+        _prefetched = 0;
+        _bufferBase = offset;
+        _pos = 0;
+        _end = (int)size;
+    }
+
+    private static void Release(ref MemoryMappedViewAccessor? view)
+    {
+        if (view is null)
+            return;
+        view.SafeMemoryMappedViewHandle.ReleasePointer();
+        view.Dispose();
+        view = null;
+    }
+
+    private void ReleaseMapping()
+    {
+        Release(ref _previousView);
+        Release(ref _view);
+        _map?.Dispose();
+        _map = null;
+    }
+
+    /// <summary>The mapping is used up: the unread bytes go to a buffer, and reading goes on from the stream after the mapping.</summary>
+    private void LeaveMapping(int count)
+    {
+        int unread = _end - _pos;
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(InitialBufferSize, Math.Max(count, unread) + ChunkSize));
+        new ReadOnlySpan<byte>(_data + _pos, unread).CopyTo(buffer);
+        long position = _bufferBase + _pos;
+        ReleaseMapping();
+        UseBuffer(buffer);
+        _bufferBase = position;
+        _end = unread;
+        _stream.Position = _mapStart + _mapLength;
+    }
+
+    private void UseBuffer(byte[] buffer)
+    {
+        if (_pin.IsAllocated)
+            _pin.Free();
+        _buffer = buffer;
+        _pin = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+        _data = (byte*)_pin.AddrOfPinnedObject();
+        _pos = 0;
+    }
+
     private bool Fill(int count)
     {
+        if (_map is not null)
+        {
+            long offset = _bufferBase + _pos;
+            if (_mapLength - offset >= count)
+            {
+                MapWindow(offset, count);
+                return true;
+            }
+            LeaveMapping(count);
+            if (_end - _pos >= count)
+                return true;
+        }
         if (_buffer.Length - _pos < count || _buffer.Length - _end < ChunkSize / 4)
             MakeRoom(count);
         while (_end - _pos < count && !_eof)
@@ -79,30 +211,80 @@ internal sealed class CaptureInput : IDisposable
     {
         int unread = _end - _pos;
         int needed = Math.Max(count, unread) + ChunkSize;
+        long position = _bufferBase + _pos;
         if (needed > _buffer.Length)
         {
+            var old = _buffer;
             var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _buffer.Length * 2));
-            Buffer.BlockCopy(_buffer, _pos, bigger, 0, unread);
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = bigger;
+            Buffer.BlockCopy(old, _pos, bigger, 0, unread);
+            UseBuffer(bigger);
+            ArrayPool<byte>.Shared.Return(old);
         }
         else if (_pos > 0)
         {
             Buffer.BlockCopy(_buffer, _pos, _buffer, 0, unread);
         }
-        _bufferBase += _pos;
+        _bufferBase = position;
         _pos = 0;
         _end = unread;
     }
 
     /// <summary>The next <paramref name="count"/> bytes; call <see cref="Ensure"/> first.</summary>
-    public ReadOnlySpan<byte> Peek(int count) => new(_buffer, _pos, count);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ReadOnlySpan<byte> Peek(int count)
+    {
+        if ((uint)count > (uint)(_end - _pos))
+            ThrowOutside();
+        return new ReadOnlySpan<byte>(_data + _pos, count);
+    }
 
     /// <summary>Bytes from <paramref name="start"/> (relative to <see cref="Position"/>) of length <paramref name="count"/>.</summary>
-    public ReadOnlySpan<byte> Peek(int start, int count) => new(_buffer, _pos + start, count);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ReadOnlySpan<byte> Peek(int start, int count)
+    {
+        int available = _end - _pos;
+        if ((uint)start > (uint)available || (uint)count > (uint)(available - start))
+            ThrowOutside();
+        return new ReadOnlySpan<byte>(_data + _pos + start, count);
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowOutside() =>
+        throw new InvalidOperationException("CaptureInput.Peek beyond the bytes made available by Ensure.");
 
     /// <summary>Consumes <paramref name="count"/> buffered bytes.</summary>
-    public void Advance(int count) => _pos += count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Advance(int count)
+    {
+        _pos += count;
+        if (_map is not null)
+            PrefetchAhead();
+    }
+
+    /// <summary>
+    /// How far ahead of the reading position a mapped file is pulled into the cache. Records vary in length, so
+    /// the hardware prefetcher does not see a pattern in the reads of their headers; without this, each header is
+    /// a wait on memory.
+    /// </summary>
+    private const int PrefetchDistance = 8 * 1024;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PrefetchAhead()
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            return;
+        long target = Math.Min((long)_pos + PrefetchDistance, _end);
+        long at = _prefetched;
+        if (at >= target)
+            return;
+        byte* data = _data;
+        do
+        {
+            System.Runtime.Intrinsics.X86.Sse.Prefetch1(data + at);   // to L2: the decoder reads it soon
+            at += 64;   // every cache line (every other one, leaving the pairs to the hardware, was slower)
+        } while (at < target);
+        _prefetched = at;
+    }
 
     /// <summary>
     /// Consumes <paramref name="count"/> bytes without buffering them all (for blocks that are skipped).
@@ -123,9 +305,13 @@ internal sealed class CaptureInput : IDisposable
 
     public void Dispose()
     {
+        ReleaseMapping();
         var buffer = _buffer;
         _buffer = [];
+        _data = null;
         _pos = _end = 0;
+        if (_pin.IsAllocated)
+            _pin.Free();
         if (buffer.Length > 0)
             ArrayPool<byte>.Shared.Return(buffer);
         if (!_leaveOpen)

@@ -34,14 +34,21 @@ public abstract class CaptureReader : IDisposable
     public abstract bool TryReadNext(out RawFrame frame);
 
     /// <summary>Opens a capture file, detecting gzip, pcap (both byte orders, us/ns) and pcapng by content.</summary>
-    public static CaptureReader Open(string path)
+    public static CaptureReader Open(string path) => Open(path, map: true);
+
+    /// <summary>
+    /// Opens a capture file; with <paramref name="map"/>, a plain file is mapped into memory and read in place
+    /// rather than copied through a buffer (see <see cref="CaptureInput"/>: reading a file in the page cache then
+    /// costs a fraction of the copy), <paramref name="mapWindowSize"/> bytes at a time.
+    /// </summary>
+    internal static CaptureReader Open(string path, bool map, int mapWindowSize = CaptureInput.DefaultMapWindowSize)
     {
         ArgumentNullException.ThrowIfNull(path);
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete,
             bufferSize: 0, FileOptions.SequentialScan);
         try
         {
-            return Open(stream, path, leaveOpen: false);
+            return Open(stream, path, leaveOpen: false, map, mapWindowSize);
         }
         catch
         {
@@ -54,7 +61,10 @@ public abstract class CaptureReader : IDisposable
     /// Reads a capture from a stream (which must be seekable when it may be gzip-compressed).
     /// <paramref name="name"/> is used in error messages as the file path.
     /// </summary>
-    public static CaptureReader Open(Stream stream, string name, bool leaveOpen = false)
+    public static CaptureReader Open(Stream stream, string name, bool leaveOpen = false) =>
+        Open(stream, name, leaveOpen, map: false, CaptureInput.DefaultMapWindowSize);
+
+    private static CaptureReader Open(Stream stream, string name, bool leaveOpen, bool map, int mapWindowSize)
     {
         ArgumentNullException.ThrowIfNull(stream);
         long start = stream.CanSeek ? stream.Position : 0;
@@ -72,7 +82,7 @@ public abstract class CaptureReader : IDisposable
 
         Stream content = gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen) : stream;
         var source = new CaptureSource(name, stream, start, length, gzip);
-        var input = new CaptureInput(content, name, leaveOpen: gzip ? false : leaveOpen);
+        var input = new CaptureInput(content, name, leaveOpen: gzip ? false : leaveOpen, map: map && !gzip, mapWindowSize: mapWindowSize);
         try
         {
             return Detect(input, source);

@@ -22,6 +22,9 @@ public abstract class FileCaptureReader : CaptureReader
 
     private protected CaptureInput Input { get; }
 
+    /// <summary>True while the file is read through a memory mapping (see <see cref="CaptureInput"/>).</summary>
+    internal bool IsMapped => Input.IsMapped;
+
     /// <summary>True when the file was gzip-compressed.</summary>
     public bool IsCompressed => _compressed;
 

@@ -186,6 +186,7 @@ internal static class LinkLayerDecoder
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong ReadMac(ReadOnlySpan<byte> six) =>
         ((ulong)BinaryPrimitives.ReadUInt16BigEndian(six) << 32) | BinaryPrimitives.ReadUInt32BigEndian(six.Slice(2));
 

@@ -13,7 +13,44 @@ public class ChecksumTests
             sum += (uint)(data[i] << 8 | data[i + 1]);
         if (data.Length % 2 == 1)
             sum += (uint)data[^1] << 8;
-        return Checksum.Fold(sum);
+        return LoopFold(sum);
+    }
+
+    // The plain fold: add the carries back in until 16 bits remain.
+    private static ushort LoopFold(ulong sum)
+    {
+        while ((sum >> 16) != 0)
+            sum = (sum & 0xFFFF) + (sum >> 16);
+        return (ushort)sum;
+    }
+
+    [Theory]
+    [InlineData(0UL, 0)]
+    [InlineData(1UL, 1)]
+    [InlineData(0xFFFFUL, 0xFFFF)]
+    [InlineData(0x1_0000UL, 1)]
+    [InlineData(0x1_FFFEUL, 0xFFFF)]
+    [InlineData(0xFFFF_FFFFUL, 0xFFFF)]
+    [InlineData(0x1_FFFF_FFFEUL, 0xFFFF)]
+    [InlineData(0xFFFF_FFFF_FFFF_FFFFUL, 0xFFFF)]
+    [InlineData(0x8000_0000_0000_0000UL, 0x8000)]
+    [InlineData(0x0001_0000_FFFF_0001UL, 0x0002)]
+    public void UnrolledFoldGivesTheLoopsResult(ulong sum, int expected)
+    {
+        Assert.Equal(expected, LoopFold(sum));
+        Assert.Equal(expected, Checksum.Fold(sum));
+    }
+
+    [Fact]
+    public void UnrolledFoldMatchesTheLoopOnRandomSums()
+    {
+        var rng = new Random(7);
+        for (int i = 0; i < 200_000; i++)
+        {
+            ulong sum = (ulong)rng.NextInt64() << (i % 3) ^ (ulong)rng.Next();
+            sum >>= i % 50;
+            Assert.Equal(LoopFold(sum), Checksum.Fold(sum));
+        }
     }
 
     [Fact]
