@@ -59,7 +59,7 @@ public sealed class ConnTraceRunner : IConnSink, ITraceRunner
     /// </summary>
     public IEnumerable<ConnRecord> ReadFile(string path)
     {
-        using var reader = CaptureReader.Open(path);
+        using var reader = CaptureReader.Open(path, Options.MemoryMapFiles);
         CurrentReader = reader;
         try
         {

@@ -147,7 +147,7 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
         CaptureReader reader;
         try
         {
-            reader = CaptureReader.Open(path);
+            reader = CaptureReader.Open(path, _options.MemoryMapFiles);
         }
         catch (Exception e) when (MapReadError(e, path) is { } error)
         {

@@ -34,14 +34,18 @@ public abstract class CaptureReader : IDisposable
     public abstract bool TryReadNext(out RawFrame frame);
 
     /// <summary>Opens a capture file, detecting gzip, pcap (both byte orders, us/ns) and pcapng by content.</summary>
-    public static CaptureReader Open(string path) => Open(path, map: true);
+    public static CaptureReader Open(string path) => Open(path, map: false);
 
     /// <summary>
     /// Opens a capture file; with <paramref name="map"/>, a plain file is mapped into memory and read in place
     /// rather than copied through a buffer (see <see cref="CaptureInput"/>: reading a file in the page cache then
-    /// costs a fraction of the copy), <paramref name="mapWindowSize"/> bytes at a time.
+    /// costs a fraction of the copy, but a file truncated by another program while it is read kills the process,
+    /// which is why <see cref="Config.ConnTrackOptions.MemoryMapFiles"/> is off by default).
     /// </summary>
-    internal static CaptureReader Open(string path, bool map, int mapWindowSize = CaptureInput.DefaultMapWindowSize)
+    public static CaptureReader Open(string path, bool map) => Open(path, map, CaptureInput.DefaultMapWindowSize);
+
+    /// <summary><see cref="Open(string, bool)"/>, mapping <paramref name="mapWindowSize"/> bytes at a time.</summary>
+    internal static CaptureReader Open(string path, bool map, int mapWindowSize)
     {
         ArgumentNullException.ThrowIfNull(path);
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete,

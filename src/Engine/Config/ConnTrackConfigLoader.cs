@@ -24,7 +24,7 @@ public static class ConnTrackConfigLoader
         "tcp_reset_delay", "tcp_partial_close_delay", "port_inactivity_timeouts", "max_timer_expires",
         "likely_server_ports", "likely_server_ports_add", "likely_server_ports_remove",
         "local_nets", "local_nets_add", "private_address_space_is_local",
-        "ignore_checksums", "vlan_aware_conn_key", "max_connections", "uid_seed", "capture_filter",
+        "ignore_checksums", "memory_map_files", "vlan_aware_conn_key", "max_connections", "uid_seed", "capture_filter",
         "dns_session_timeout", "dns_analyzer_ports", "report_gaps_for_partial",
         "tcp_excessive_data_without_further_acks", "use_conn_size_analyzer",
     };
@@ -226,6 +226,7 @@ public static class ConnTrackConfigLoader
                 case "local_nets_add": _localNetsAdd = Networks(key, v); break;
                 case "private_address_space_is_local": _privateIsLocal = Bool(key, v); break;
                 case "ignore_checksums": _o.IgnoreChecksums = Bool(key, v); break;
+                case "memory_map_files": _o.MemoryMapFiles = Bool(key, v); break;
                 case "vlan_aware_conn_key": _o.VlanAwareConnKey = Bool(key, v); break;
                 case "max_connections": _o.MaxConnections = (int)Integer(key, v, 1, int.MaxValue); break;
                 case "uid_seed": _o.UidSeed = UidSeed(key, v); break;

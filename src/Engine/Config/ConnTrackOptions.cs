@@ -47,6 +47,13 @@ public sealed class ConnTrackOptions
     /// <summary>Skip transport and IP checksum verification (Zeek's ignore_checksums).</summary>
     public bool IgnoreChecksums { get; set; }
 
+    /// <summary>
+    /// Read capture files through a memory mapping instead of copying them through a buffer: faster for a file in
+    /// the page cache, but a file another program truncates while it is read then kills the process (SIGBUS on
+    /// Unix; on Windows the writer is refused instead), so it is off unless asked for.
+    /// </summary>
+    public bool MemoryMapFiles { get; set; }
+
     /// <summary>A BPF expression applied to every frame before decoding (compiled by libpcap); null: no filter.</summary>
     public string? CaptureFilter { get; set; }
 

@@ -163,7 +163,7 @@ public sealed class ParallelTraceRunner : ITraceRunner
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ThrowIfWorkerFailed();
-        using var reader = CaptureReader.Open(path);
+        using var reader = CaptureReader.Open(path, Options.MemoryMapFiles);
         CurrentReader = reader;
         try
         {

@@ -171,6 +171,7 @@ public class ConnTrackConfigTests
         var o = Load("""
             max_timer_expires: 0
             ignore_checksums: true
+            memory_map_files: true
             vlan_aware_conn_key: yes
             max_connections: 1_000
             uid_seed: 0xDEADBEEF
@@ -178,6 +179,8 @@ public class ConnTrackConfigTests
             """);
         Assert.Equal(0, o.MaxTimerExpires);
         Assert.True(o.IgnoreChecksums);
+        Assert.True(o.MemoryMapFiles);
+        Assert.False(new ConnTrackOptions().MemoryMapFiles);
         Assert.True(o.VlanAwareConnKey);
         Assert.Equal(1000, o.MaxConnections);
         Assert.Equal(0xDEADBEEFUL, o.UidSeed);
