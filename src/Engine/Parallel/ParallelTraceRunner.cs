@@ -47,7 +47,6 @@ public sealed class ParallelTraceRunner : ITraceRunner
     private readonly ShardWorker[] _workers;
     private readonly Queue<ConnRecord> _ready = new();
     private readonly SemaphoreSlim _batchDone = new(0);
-    private readonly List<(int Shard, ConnRecord Record)> _direct = new();
     private readonly int[] _mergeHeads;
 
     private long _published;   // batches handed to the workers
@@ -284,22 +283,71 @@ public sealed class ParallelTraceRunner : ITraceRunner
         ObjectDisposedException.ThrowIf(_disposed, this);
         var pending = TakeFinished();
         var list = new List<ConnRecord>(pending);
-        _direct.Clear();
-        foreach (var w in _workers)
-            w.Tracker.FlushAll();
-        // Each shard's flush is in start order; a stable merge keeps shard order for equal start times.
-        var flushed = _direct.ToArray();
-        _direct.Clear();
-        var order = new int[flushed.Length];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        Array.Sort(order, (x, y) =>
+        var perShard = FlushShards();
+        // Each shard's flush is in start order; merged by start time, the lower shard first for equal times
+        // (the order of a stable sort of the shards' lists one after another).
+        var heads = new int[perShard.Length];
+        while (true)
         {
-            int c = flushed[x].Record.Ts.CompareTo(flushed[y].Record.Ts);
-            return c != 0 ? c : x.CompareTo(y);
-        });
-        foreach (int i in order)
-            list.Add(Hand(flushed[i].Record));
+            int best = -1;
+            long bestTs = long.MaxValue;
+            for (int s = 0; s < perShard.Length; s++)
+            {
+                if (heads[s] < perShard[s].Count && (best < 0 || perShard[s][heads[s]].Ts < bestTs))
+                {
+                    best = s;
+                    bestTs = perShard[s][heads[s]].Ts;
+                }
+            }
+            if (best < 0) break;
+            list.Add(Hand(perShard[best][heads[best]++]));
+        }
         return list;
+    }
+
+    /// <summary>
+    /// Flushes every shard's open connections, the shards at the same time (shard 0 on the caller's thread, each
+    /// other one on a thread of its own: building the records of the connections still open is a sizeable part
+    /// of a trace's end). Returns each shard's records in start order.
+    /// </summary>
+    private List<ConnRecord>[] FlushShards()
+    {
+        var results = new List<ConnRecord>[_workers.Length];
+        if (_workers.Length == 1)
+        {
+            results[0] = _workers[0].Flush();
+            return results;
+        }
+        var threads = new Thread[_workers.Length - 1];
+        var errors = new ExceptionDispatchInfo?[_workers.Length];
+        for (int i = 1; i < _workers.Length; i++)
+        {
+            int shard = i;
+            threads[i - 1] = new Thread(() =>
+            {
+                try
+                {
+                    results[shard] = _workers[shard].Flush();
+                }
+                catch (Exception e)
+                {
+                    errors[shard] = ExceptionDispatchInfo.Capture(e);
+                }
+            }) { IsBackground = true, Name = $"ConnTrack flush {shard}" };
+            threads[i - 1].Start();
+        }
+        try
+        {
+            results[0] = _workers[0].Flush();
+        }
+        finally
+        {
+            foreach (var t in threads)
+                t.Join();
+        }
+        foreach (var e in errors)
+            e?.Throw();
+        return results;
     }
 
     public void Dispose()
@@ -448,9 +496,6 @@ public sealed class ParallelTraceRunner : ITraceRunner
     internal void BatchDone() => _batchDone.Release();
 
     internal void Fail(ExceptionDispatchInfo error) => Interlocked.CompareExchange(ref _workerError, error, null);
-
-    /// <summary>A record emitted outside a batch (the final flush, on the caller's thread).</summary>
-    internal void AcceptDirect(int shard, ConnRecord record) => _direct.Add((shard, record));
 
     private void ThrowIfWorkerFailed() => Volatile.Read(ref _workerError)?.Throw();
 

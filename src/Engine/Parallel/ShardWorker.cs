@@ -37,9 +37,21 @@ internal sealed class ShardWorker : IConnSink
 
     void IConnSink.Write(ConnRecord record)
     {
-        // Outside a batch (Finish's flush, on the caller's thread with the worker stopped) the runner takes them.
-        if (_output is null) _runner.AcceptDirect(Id, record);
+        // Outside a batch (Finish's flush, with the worker thread stopped) the records go to the flush's list.
+        if (_output is null) (_flushed ??= new List<ConnRecord>()).Add(record);
         else _output.Add(new EmittedRecord(_index, record));
+    }
+
+    private List<ConnRecord>? _flushed;
+
+    /// <summary>Flushes the shard's open connections (in start order) and returns their records; the worker thread is stopped.</summary>
+    public List<ConnRecord> Flush()
+    {
+        _flushed = new List<ConnRecord>(Tracker.OpenConnections);
+        Tracker.FlushAll();
+        var flushed = _flushed;
+        _flushed = null;
+        return flushed;
     }
 
     /// <summary>Starts the thread; it takes batches from ring position <paramref name="position"/> on.</summary>

@@ -398,6 +398,43 @@ public sealed class ParallelTraceRunnerTests : IDisposable
     }
 
     [Fact]
+    public void Finish_FlushesEveryShardAtOnce_InStartOrder_AndLeavesNoThreadBehind()
+    {
+        // Many connections still open at the end (the generated trace cut in half), spread over 4 shards.
+        var frames = Capture.CaptureTestUtil.ReadAll(Generated.Value);
+        string path = WriteTemp("half.pcap", Pcap(frames.Take(frames.Count / 2)));
+        var options = new ConnTrackOptions();
+        using var single = new ConnTraceRunner(options);
+        var singleRead = single.ReadFile(path).ToList();
+        var singleFlushed = single.Finish().ToList();
+        using var runner = new ParallelTraceRunner(options, shards: 4);
+        var read = runner.ReadFile(path).ToList();
+        int open = runner.OpenConnections;
+        var flushed = runner.Finish().ToList();
+
+        Assert.True(singleFlushed.Count > 100, $"only {singleFlushed.Count} connections open at the end");
+        Assert.Equal(singleFlushed.Count, open);
+        Assert.Equal(0, runner.OpenConnections);
+        Assert.Empty(RunnerComparison.Differences(singleRead, read));
+        Assert.Empty(RunnerComparison.Differences(singleFlushed, flushed));
+        Assert.True(flushed.Zip(flushed.Skip(1)).All(p => p.First.Ts <= p.Second.Ts), "flushed records out of start order");
+        Assert.Equal(0, runner.RunningWorkers);
+        Assert.DoesNotContain(ThreadNames(), n => n.StartsWith("ConnTrack", StringComparison.Ordinal));
+    }
+
+    private static List<string> ThreadNames()
+    {
+        var names = new List<string>();
+        if (!OperatingSystem.IsLinux()) return names;
+        foreach (var dir in Directory.GetDirectories("/proc/self/task"))
+        {
+            try { names.Add(File.ReadAllText(Path.Combine(dir, "comm")).Trim()); }
+            catch (IOException) { }
+        }
+        return names;
+    }
+
+    [Fact]
     public void AWorkerFailing_SurfacesOnTheCallersThread_WithoutHanging()
     {
         // A null port set makes the tracker throw on its first UDP packet, in the worker thread.
