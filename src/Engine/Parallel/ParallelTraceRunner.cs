@@ -12,9 +12,11 @@ namespace ConnTrack.Engine.Parallel;
 /// <summary>
 /// The engine on several cores (Retina's model): the caller's thread reads, filters and decodes every frame
 /// (fragment reassembly and the BPF filter stay here), and a symmetric flow hash (<see cref="ShardHash"/>)
-/// assigns each packet to a shard. Each shard is a <see cref="Tracking.ConnTracker"/> owned by one worker thread.
+/// assigns each packet to a shard. Each shard is a <see cref="Tracking.ConnTracker"/> of its own, tracked by one
+/// thread at a time: by one of the <see cref="WorkerThreads"/>, or by the reading thread itself while it is ahead
+/// (the ring is full) or drains, so the threads never outnumber the cores and the work spreads by itself.
 /// <para>
-/// Decoded packets go over in batches through a small ring of pooled slots. Every worker reads every batch:
+/// Decoded packets go over in batches through a small ring of pooled slots. Every shard takes every batch:
 /// it tracks the packets of its shard and, for the others, only moves its clock to their time. So each shard's
 /// timers fire at exactly the packet times they fire at in the single-thread run, and the records are the same
 /// (see <see cref="ConnTraceRunner"/>), except:
@@ -36,8 +38,8 @@ public sealed class ParallelTraceRunner : ITraceRunner
     /// <summary>Packets per batch when not given.</summary>
     public const int DefaultBatchSize = 1024;
     /// <summary>
-    /// Batches in flight at most when not given. Measured on 2 cores (one reader and two workers sharing them):
-    /// a deep ring lets the three threads run in bursts without waiting on each other; 32 x 1024 packets is
+    /// Batches in flight at most when not given. Measured on 2 cores: a deep ring lets the threads run in bursts
+    /// without waiting on each other; 32 x 1024 packets is
     /// about 4 MB of pooled summaries.
     /// </summary>
     public const int DefaultRingSize = 32;
@@ -45,9 +47,9 @@ public sealed class ParallelTraceRunner : ITraceRunner
     private readonly PacketDecoder _decoder;
     private readonly BpfFilter? _filter;
     private readonly ShardWorker[] _workers;
+    private WorkerThread[]? _threads;
     private readonly Queue<ConnRecord> _ready = new();
     private readonly SemaphoreSlim _batchDone = new(0);
-    private readonly List<(int Shard, ConnRecord Record)> _direct = new();
     private readonly int[] _mergeHeads;
 
     private long _published;   // batches handed to the workers
@@ -80,6 +82,7 @@ public sealed class ParallelTraceRunner : ITraceRunner
             _filter.Prepare(LinkType.Ethernet);
         }
 
+        WorkerThreads = DefaultWorkerThreads(shards);
         _workers = new ShardWorker[shards];
         for (int i = 0; i < shards; i++)
             _workers[i] = new ShardWorker(this, i, ShardOptions(options, i, shards));
@@ -106,8 +109,31 @@ public sealed class ParallelTraceRunner : ITraceRunner
     public ConnTrackOptions Options { get; }
     public WeirdCounters Weirds { get; }
 
-    /// <summary>The number of shards (worker threads while reading).</summary>
+    /// <summary>The number of shards (connection tables).</summary>
     public int ShardCount => _workers.Length;
+
+    /// <summary>
+    /// Worker threads started while reading (at least 1). The default is a thread per shard as long as the
+    /// reading thread keeps a core of its own, else one fewer than the processors (<c>min(shards, processors - 1)</c>,
+    /// at least 1); the reading thread tracks shards too whenever it is ahead (the ring is full) and while it drains.
+    /// So the threads do not outnumber the cores (with a worker per core the reader, which every shard waits on,
+    /// would get only its fair share of one), and the work spreads over the threads by itself: a shard is
+    /// tracked by whichever thread is free. Takes effect at the next read.
+    /// </summary>
+    public int WorkerThreads
+    {
+        get => _workerThreads;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _workerThreads = value;
+        }
+    }
+
+    private int _workerThreads;
+
+    /// <summary>The default of <see cref="WorkerThreads"/> for <paramref name="shards"/> shards on this machine.</summary>
+    public static int DefaultWorkerThreads(int shards) => Math.Max(1, Math.Min(shards, Environment.ProcessorCount - 1));
 
     /// <summary>Packets read from all files so far.</summary>
     public long PacketsRead { get; private set; }
@@ -142,7 +168,8 @@ public sealed class ParallelTraceRunner : ITraceRunner
         get
         {
             int n = 0;
-            foreach (var w in _workers) if (w.IsRunning) n++;
+            if (_threads is { } threads)
+                foreach (var t in threads) if (t.IsAlive) n++;
             return n;
         }
     }
@@ -284,31 +311,78 @@ public sealed class ParallelTraceRunner : ITraceRunner
         ObjectDisposedException.ThrowIf(_disposed, this);
         var pending = TakeFinished();
         var list = new List<ConnRecord>(pending);
-        _direct.Clear();
-        foreach (var w in _workers)
-            w.Tracker.FlushAll();
-        // Each shard's flush is in start order; a stable merge keeps shard order for equal start times.
-        var flushed = _direct.ToArray();
-        _direct.Clear();
-        var order = new int[flushed.Length];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        Array.Sort(order, (x, y) =>
+        var perShard = FlushShards();
+        // Each shard's flush is in start order; merged by start time, the lower shard first for equal times
+        // (the order of a stable sort of the shards' lists one after another).
+        var heads = new int[perShard.Length];
+        while (true)
         {
-            int c = flushed[x].Record.Ts.CompareTo(flushed[y].Record.Ts);
-            return c != 0 ? c : x.CompareTo(y);
-        });
-        foreach (int i in order)
-            list.Add(Hand(flushed[i].Record));
+            int best = -1;
+            long bestTs = long.MaxValue;
+            for (int s = 0; s < perShard.Length; s++)
+            {
+                if (heads[s] < perShard[s].Count && (best < 0 || perShard[s][heads[s]].Ts < bestTs))
+                {
+                    best = s;
+                    bestTs = perShard[s][heads[s]].Ts;
+                }
+            }
+            if (best < 0) break;
+            list.Add(Hand(perShard[best][heads[best]++]));
+        }
         return list;
+    }
+
+    /// <summary>
+    /// Flushes every shard's open connections, the shards at the same time (shard 0 on the caller's thread, each
+    /// other one on a thread of its own: building the records of the connections still open is a sizeable part
+    /// of a trace's end). Returns each shard's records in start order.
+    /// </summary>
+    private List<ConnRecord>[] FlushShards()
+    {
+        var results = new List<ConnRecord>[_workers.Length];
+        if (_workers.Length == 1)
+        {
+            results[0] = _workers[0].Flush();
+            return results;
+        }
+        var threads = new Thread[_workers.Length - 1];
+        var errors = new ExceptionDispatchInfo?[_workers.Length];
+        for (int i = 1; i < _workers.Length; i++)
+        {
+            int shard = i;
+            threads[i - 1] = new Thread(() =>
+            {
+                try
+                {
+                    results[shard] = _workers[shard].Flush();
+                }
+                catch (Exception e)
+                {
+                    errors[shard] = ExceptionDispatchInfo.Capture(e);
+                }
+            }) { IsBackground = true, Name = $"ConnTrack flush {shard}" };
+            threads[i - 1].Start();
+        }
+        try
+        {
+            results[0] = _workers[0].Flush();
+        }
+        finally
+        {
+            foreach (var t in threads)
+                t.Join();
+        }
+        foreach (var e in errors)
+            e?.Throw();
+        return results;
     }
 
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        foreach (var w in _workers)
-            w.Stop();
-        _workersRunning = false;
+        StopWorkers();
         _filter?.Dispose();
     }
 
@@ -370,18 +444,81 @@ public sealed class ParallelTraceRunner : ITraceRunner
         if (!_workersRunning)
         {
             foreach (var w in _workers)
-                w.Start(_published);
+                w.ResetPosition(_published);
+            var threads = new WorkerThread[_workerThreads];
+            for (int i = 0; i < threads.Length; i++)
+                threads[i] = new WorkerThread(this, i);
+            _threads = threads;
             _workersRunning = true;
         }
         b.Pending = _workers.Length;
-        _published++;
-        foreach (var w in _workers)
-            w.Signal();
+        Volatile.Write(ref _published, _published + 1); // the batch is complete before any thread sees it
+        foreach (var t in _threads!)
+            t.Signal();
 
-        // The next slot is free once its previous batch has been collected; wait for it if the ring is full.
+        // The next slot is free once its previous batch has been collected; the reader is ahead: it tracks
+        // shards itself until then (waiting only when every shard with work left is taken).
         while (_published - _collected >= Ring.Length)
-            CollectCompleted(wait: true);
+            HelpOrWait();
         _filling = Ring[_published % Ring.Length];
+    }
+
+    /// <summary>Shard batches the reading thread has tracked itself (while ahead of the workers, or draining).</summary>
+    internal long BatchesTrackedByReader { get; private set; }
+
+    /// <summary>The reader, waiting for a batch to complete: tracks a batch of a shard if one is free, else waits.</summary>
+    private void HelpOrWait()
+    {
+        if (TrackAvailable(-1, oneBatch: true))
+        {
+            BatchesTrackedByReader++;
+            // A worker may have passed over the shard while the reader had it: have them look again.
+            foreach (var t in _threads!)
+                t.Signal();
+            CollectCompleted(wait: false);
+        }
+        else
+            CollectCompleted(wait: true);
+    }
+
+    /// <summary>
+    /// Tracks published batches of the shards no other thread has, starting with shard <paramref name="first"/>
+    /// (-1: the one furthest behind); with <paramref name="oneBatch"/>, one batch at most. True when it tracked any.
+    /// </summary>
+    internal bool TrackAvailable(int first, bool oneBatch)
+    {
+        var shards = _workers;
+        int n = shards.Length;
+        if (first < 0)
+        {
+            long least = long.MaxValue;
+            for (int i = 0; i < n; i++)
+            {
+                long c = shards[i].Consumed;
+                if (c < least) { least = c; first = i; }
+            }
+        }
+        bool any = false;
+        for (int k = 0; k < n; k++)
+        {
+            var shard = shards[(first + k) % n];
+            if (shard.Consumed >= Volatile.Read(ref _published) || !shard.TryClaim())
+                continue;
+            try
+            {
+                while (shard.Consumed < Volatile.Read(ref _published))
+                {
+                    shard.TrackNext();
+                    any = true;
+                    if (oneBatch) return true;
+                }
+            }
+            finally
+            {
+                shard.Unclaim();
+            }
+        }
+        return any;
     }
 
     /// <summary>Takes the records of the oldest batches every worker is done with (with <paramref name="wait"/>, at least one).</summary>
@@ -407,14 +544,15 @@ public sealed class ParallelTraceRunner : ITraceRunner
         if (_disposed) return; // an enumerator disposed after the runner: nothing to finish
         Publish();
         while (_collected < _published)
-            CollectCompleted(wait: true);
+            HelpOrWait();
     }
 
     private void StopWorkers()
     {
         if (!_workersRunning) return;
-        foreach (var w in _workers)
-            w.Stop();
+        foreach (var t in _threads!)
+            t.Stop();
+        _threads = null;
         _workersRunning = false;
     }
 
@@ -448,9 +586,6 @@ public sealed class ParallelTraceRunner : ITraceRunner
     internal void BatchDone() => _batchDone.Release();
 
     internal void Fail(ExceptionDispatchInfo error) => Interlocked.CompareExchange(ref _workerError, error, null);
-
-    /// <summary>A record emitted outside a batch (the final flush, on the caller's thread).</summary>
-    internal void AcceptDirect(int shard, ConnRecord record) => _direct.Add((shard, record));
 
     private void ThrowIfWorkerFailed() => Volatile.Read(ref _workerError)?.Throw();
 
