@@ -113,12 +113,12 @@ public sealed class ParallelTraceRunner : ITraceRunner
     public int ShardCount => _workers.Length;
 
     /// <summary>
-    /// Worker threads started while reading (at least 1). The default is a thread per shard as long as the
-    /// reading thread keeps a core of its own, else one fewer than the processors (<c>min(shards, processors - 1)</c>,
-    /// at least 1); the reading thread tracks shards too whenever it is ahead (the ring is full) and while it drains.
-    /// So the threads do not outnumber the cores (with a worker per core the reader, which every shard waits on,
-    /// would get only its fair share of one), and the work spreads over the threads by itself: a shard is
-    /// tracked by whichever thread is free. Takes effect at the next read.
+    /// Worker threads started while reading (at least 1). The default is one fewer than the cores the shards
+    /// can use (<c>min(shards, processors) - 1</c>, at least 1): the reading thread takes the last core and tracks
+    /// shards too whenever it is ahead (the ring is full) and while it drains. So the threads never outnumber
+    /// the cores (one reader and a worker per core would make the reader, which every shard waits on, share
+    /// a core), and the work spreads over the threads by itself: a shard is tracked by whichever thread is free.
+    /// Takes effect at the next read.
     /// </summary>
     public int WorkerThreads
     {
@@ -133,7 +133,7 @@ public sealed class ParallelTraceRunner : ITraceRunner
     private int _workerThreads;
 
     /// <summary>The default of <see cref="WorkerThreads"/> for <paramref name="shards"/> shards on this machine.</summary>
-    public static int DefaultWorkerThreads(int shards) => Math.Max(1, Math.Min(shards, Environment.ProcessorCount - 1));
+    public static int DefaultWorkerThreads(int shards) => Math.Max(1, Math.Min(shards, Environment.ProcessorCount) - 1);
 
     /// <summary>Packets read from all files so far.</summary>
     public long PacketsRead { get; private set; }
