@@ -12,11 +12,9 @@ namespace ConnTrack.Engine.Parallel;
 /// <summary>
 /// The engine on several cores (Retina's model): the caller's thread reads, filters and decodes every frame
 /// (fragment reassembly and the BPF filter stay here), and a symmetric flow hash (<see cref="ShardHash"/>)
-/// assigns each packet to a shard. Each shard is a <see cref="Tracking.ConnTracker"/> of its own, tracked by one
-/// thread at a time: by one of the <see cref="WorkerThreads"/>, or by the reading thread itself while it is ahead
-/// (the ring is full) or drains, so the threads never outnumber the cores and the work spreads by itself.
+/// assigns each packet to a shard. Each shard is a <see cref="Tracking.ConnTracker"/> owned by one worker thread.
 /// <para>
-/// Decoded packets go over in batches through a small ring of pooled slots. Every shard takes every batch:
+/// Decoded packets go over in batches through a small ring of pooled slots. Every worker reads every batch:
 /// it tracks the packets of its shard and, for the others, only moves its clock to their time. So each shard's
 /// timers fire at exactly the packet times they fire at in the single-thread run, and the records are the same
 /// (see <see cref="ConnTraceRunner"/>), except:
@@ -38,8 +36,8 @@ public sealed class ParallelTraceRunner : ITraceRunner
     /// <summary>Packets per batch when not given.</summary>
     public const int DefaultBatchSize = 1024;
     /// <summary>
-    /// Batches in flight at most when not given. Measured on 2 cores: a deep ring lets the threads run in bursts
-    /// without waiting on each other; 32 x 1024 packets is
+    /// Batches in flight at most when not given. Measured on 2 cores (one reader and two workers sharing them):
+    /// a deep ring lets the three threads run in bursts without waiting on each other; 32 x 1024 packets is
     /// about 4 MB of pooled summaries.
     /// </summary>
     public const int DefaultRingSize = 32;
@@ -47,7 +45,6 @@ public sealed class ParallelTraceRunner : ITraceRunner
     private readonly PacketDecoder _decoder;
     private readonly BpfFilter? _filter;
     private readonly ShardWorker[] _workers;
-    private WorkerThread[]? _threads;
     private readonly Queue<ConnRecord> _ready = new();
     private readonly SemaphoreSlim _batchDone = new(0);
     private readonly int[] _mergeHeads;
@@ -82,7 +79,6 @@ public sealed class ParallelTraceRunner : ITraceRunner
             _filter.Prepare(LinkType.Ethernet);
         }
 
-        WorkerThreads = DefaultWorkerThreads(shards);
         _workers = new ShardWorker[shards];
         for (int i = 0; i < shards; i++)
             _workers[i] = new ShardWorker(this, i, ShardOptions(options, i, shards));
@@ -109,31 +105,8 @@ public sealed class ParallelTraceRunner : ITraceRunner
     public ConnTrackOptions Options { get; }
     public WeirdCounters Weirds { get; }
 
-    /// <summary>The number of shards (connection tables).</summary>
+    /// <summary>The number of shards (worker threads while reading).</summary>
     public int ShardCount => _workers.Length;
-
-    /// <summary>
-    /// Worker threads started while reading (at least 1). The default is one fewer than the cores the shards
-    /// can use (<c>min(shards, processors) - 1</c>, at least 1): the reading thread takes the last core and tracks
-    /// shards too whenever it is ahead (the ring is full) and while it drains. So the threads never outnumber
-    /// the cores (one reader and a worker per core would make the reader, which every shard waits on, share
-    /// a core), and the work spreads over the threads by itself: a shard is tracked by whichever thread is free.
-    /// Takes effect at the next read.
-    /// </summary>
-    public int WorkerThreads
-    {
-        get => _workerThreads;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            _workerThreads = value;
-        }
-    }
-
-    private int _workerThreads;
-
-    /// <summary>The default of <see cref="WorkerThreads"/> for <paramref name="shards"/> shards on this machine.</summary>
-    public static int DefaultWorkerThreads(int shards) => Math.Max(1, Math.Min(shards, Environment.ProcessorCount) - 1);
 
     /// <summary>Packets read from all files so far.</summary>
     public long PacketsRead { get; private set; }
@@ -168,8 +141,7 @@ public sealed class ParallelTraceRunner : ITraceRunner
         get
         {
             int n = 0;
-            if (_threads is { } threads)
-                foreach (var t in threads) if (t.IsAlive) n++;
+            foreach (var w in _workers) if (w.IsRunning) n++;
             return n;
         }
     }
@@ -382,7 +354,9 @@ public sealed class ParallelTraceRunner : ITraceRunner
     {
         if (_disposed) return;
         _disposed = true;
-        StopWorkers();
+        foreach (var w in _workers)
+            w.Stop();
+        _workersRunning = false;
         _filter?.Dispose();
     }
 
@@ -444,81 +418,18 @@ public sealed class ParallelTraceRunner : ITraceRunner
         if (!_workersRunning)
         {
             foreach (var w in _workers)
-                w.ResetPosition(_published);
-            var threads = new WorkerThread[_workerThreads];
-            for (int i = 0; i < threads.Length; i++)
-                threads[i] = new WorkerThread(this, i);
-            _threads = threads;
+                w.Start(_published);
             _workersRunning = true;
         }
         b.Pending = _workers.Length;
-        Volatile.Write(ref _published, _published + 1); // the batch is complete before any thread sees it
-        foreach (var t in _threads!)
-            t.Signal();
+        _published++;
+        foreach (var w in _workers)
+            w.Signal();
 
-        // The next slot is free once its previous batch has been collected; the reader is ahead: it tracks
-        // shards itself until then (waiting only when every shard with work left is taken).
+        // The next slot is free once its previous batch has been collected; wait for it if the ring is full.
         while (_published - _collected >= Ring.Length)
-            HelpOrWait();
-        _filling = Ring[_published % Ring.Length];
-    }
-
-    /// <summary>Shard batches the reading thread has tracked itself (while ahead of the workers, or draining).</summary>
-    internal long BatchesTrackedByReader { get; private set; }
-
-    /// <summary>The reader, waiting for a batch to complete: tracks a batch of a shard if one is free, else waits.</summary>
-    private void HelpOrWait()
-    {
-        if (TrackAvailable(-1, oneBatch: true))
-        {
-            BatchesTrackedByReader++;
-            // A worker may have passed over the shard while the reader had it: have them look again.
-            foreach (var t in _threads!)
-                t.Signal();
-            CollectCompleted(wait: false);
-        }
-        else
             CollectCompleted(wait: true);
-    }
-
-    /// <summary>
-    /// Tracks published batches of the shards no other thread has, starting with shard <paramref name="first"/>
-    /// (-1: the one furthest behind); with <paramref name="oneBatch"/>, one batch at most. True when it tracked any.
-    /// </summary>
-    internal bool TrackAvailable(int first, bool oneBatch)
-    {
-        var shards = _workers;
-        int n = shards.Length;
-        if (first < 0)
-        {
-            long least = long.MaxValue;
-            for (int i = 0; i < n; i++)
-            {
-                long c = shards[i].Consumed;
-                if (c < least) { least = c; first = i; }
-            }
-        }
-        bool any = false;
-        for (int k = 0; k < n; k++)
-        {
-            var shard = shards[(first + k) % n];
-            if (shard.Consumed >= Volatile.Read(ref _published) || !shard.TryClaim())
-                continue;
-            try
-            {
-                while (shard.Consumed < Volatile.Read(ref _published))
-                {
-                    shard.TrackNext();
-                    any = true;
-                    if (oneBatch) return true;
-                }
-            }
-            finally
-            {
-                shard.Unclaim();
-            }
-        }
-        return any;
+        _filling = Ring[_published % Ring.Length];
     }
 
     /// <summary>Takes the records of the oldest batches every worker is done with (with <paramref name="wait"/>, at least one).</summary>
@@ -544,15 +455,14 @@ public sealed class ParallelTraceRunner : ITraceRunner
         if (_disposed) return; // an enumerator disposed after the runner: nothing to finish
         Publish();
         while (_collected < _published)
-            HelpOrWait();
+            CollectCompleted(wait: true);
     }
 
     private void StopWorkers()
     {
         if (!_workersRunning) return;
-        foreach (var t in _threads!)
-            t.Stop();
-        _threads = null;
+        foreach (var w in _workers)
+            w.Stop();
         _workersRunning = false;
     }
 

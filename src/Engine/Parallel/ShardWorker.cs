@@ -7,15 +7,16 @@ using ConnTrack.Engine.Tracking;
 namespace ConnTrack.Engine.Parallel;
 
 /// <summary>
-/// One shard: a <see cref="ConnTracker"/> of its own and how far it has tracked the ring. Any thread may track
-/// a shard's next batch while it holds the shard's claim (<see cref="TryClaim"/>): a shard is tracked by one
-/// thread at a time, batch after batch in ring order, and the claim's interlocked hand-over orders one thread's
-/// work before the next one's. The tracker outlives the reading (a trace goes on across files).
+/// One shard: a <see cref="ConnTracker"/> of its own and, while the runner reads, a thread that takes the
+/// batches in ring order. The tracker outlives the thread (a trace goes on across files), so the thread is
+/// started and stopped by the runner around each stretch of reading.
 /// </summary>
 internal sealed class ShardWorker : IConnSink
 {
     private readonly ParallelTraceRunner _runner;
-    private int _claimed;
+    private readonly SemaphoreSlim _ready = new(0);
+    private Thread? _thread;
+    private volatile bool _stop;
     private long _consumed;
     private bool _failed;
 
@@ -32,17 +33,18 @@ internal sealed class ShardWorker : IConnSink
 
     public int Id { get; }
     public ConnTracker Tracker { get; }
+    public bool IsRunning => _thread is { IsAlive: true };
 
     void IConnSink.Write(ConnRecord record)
     {
-        // Outside a batch (Finish's flush, with no reading under way) the records go to the flush's list.
+        // Outside a batch (Finish's flush, with the worker thread stopped) the records go to the flush's list.
         if (_output is null) (_flushed ??= new List<ConnRecord>()).Add(record);
         else _output.Add(new EmittedRecord(_index, record));
     }
 
     private List<ConnRecord>? _flushed;
 
-    /// <summary>Flushes the shard's open connections (in start order) and returns their records; no reading is under way.</summary>
+    /// <summary>Flushes the shard's open connections (in start order) and returns their records; the worker thread is stopped.</summary>
     public List<ConnRecord> Flush()
     {
         _flushed = new List<ConnRecord>(Tracker.OpenConnections);
@@ -52,41 +54,58 @@ internal sealed class ShardWorker : IConnSink
         return flushed;
     }
 
-    /// <summary>Batches tracked so far (the ring position of the next one).</summary>
-    public long Consumed => Volatile.Read(ref _consumed);
+    /// <summary>Starts the thread; it takes batches from ring position <paramref name="position"/> on.</summary>
+    public void Start(long position)
+    {
+        _stop = false;
+        _consumed = position;
+        _thread = new Thread(Run) { IsBackground = true, Name = $"ConnTrack shard {Id}" };
+        _thread.Start();
+    }
 
-    /// <summary>Sets where the shard goes on in the ring (no thread is tracking it).</summary>
-    public void ResetPosition(long position) => Volatile.Write(ref _consumed, position);
+    /// <summary>A batch was published: take the next one.</summary>
+    public void Signal() => _ready.Release();
 
-    /// <summary>Takes the shard for tracking: false when another thread has it.</summary>
-    public bool TryClaim() => Interlocked.CompareExchange(ref _claimed, 1, 0) == 0;
+    /// <summary>Stops the thread once it has taken every batch signalled before (or at once, if it waits) and joins it.</summary>
+    public void Stop()
+    {
+        var thread = _thread;
+        if (thread is null) return;
+        _stop = true;
+        _ready.Release();
+        thread.Join();
+        _thread = null;
+        // A stop signal left untaken (the thread ended on a batch signal first) must not count as a batch later.
+        while (_ready.CurrentCount > 0 && _ready.Wait(0)) { }
+    }
 
-    public void Unclaim() => Volatile.Write(ref _claimed, 0);
-
-    /// <summary>Tracks the next batch of the ring (published; the caller holds the claim) and counts it done for the shard.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the worker loop: optimised from the first batch
-    public void TrackNext()
+    private void Run()
     {
         var ring = _runner.Ring;
-        long position = _consumed;
-        var batch = ring[position % ring.Length];
-        if (!_failed)
+        while (true)
         {
-            try
+            _ready.Wait();
+            if (_stop) return;
+            var batch = ring[_consumed % ring.Length];
+            _consumed++;
+            if (!_failed)
             {
-                Track(batch);
+                try
+                {
+                    Track(batch);
+                }
+                catch (Exception e)
+                {
+                    // Never leave the reader waiting: report, and only count batches from now on.
+                    _failed = true;
+                    _output = null;
+                    _runner.Fail(ExceptionDispatchInfo.Capture(e));
+                }
             }
-            catch (Exception e)
-            {
-                // Never leave the reader waiting: report, and only count batches from now on.
-                _failed = true;
-                _output = null;
-                _runner.Fail(ExceptionDispatchInfo.Capture(e));
-            }
+            if (Interlocked.Decrement(ref batch.Pending) == 0)
+                _runner.BatchDone();
         }
-        Volatile.Write(ref _consumed, position + 1);
-        if (Interlocked.Decrement(ref batch.Pending) == 0)
-            _runner.BatchDone();
     }
 
     /// <summary>Entries looked ahead at a time: their connections are prefetched together, as the one-thread runner does.</summary>
@@ -129,50 +148,5 @@ internal sealed class ShardWorker : IConnSink
             }
         }
         _output = null;
-    }
-}
-
-/// <summary>
-/// A worker thread while the runner reads: woken when a batch is published, it tracks whatever shards have
-/// batches left and are not taken, until none has.
-/// </summary>
-internal sealed class WorkerThread
-{
-    private readonly ParallelTraceRunner _runner;
-    private readonly int _index;
-    private readonly SemaphoreSlim _wake = new(0);
-    private readonly Thread _thread;
-    private volatile bool _stop;
-
-    public WorkerThread(ParallelTraceRunner runner, int index)
-    {
-        _runner = runner;
-        _index = index;
-        _thread = new Thread(Run) { IsBackground = true, Name = $"ConnTrack worker {index}" };
-        _thread.Start();
-    }
-
-    public bool IsAlive => _thread.IsAlive;
-
-    /// <summary>A batch was published.</summary>
-    public void Signal() => _wake.Release();
-
-    /// <summary>Stops the thread once it has done the work it found (or at once, if it waits) and joins it.</summary>
-    public void Stop()
-    {
-        _stop = true;
-        _wake.Release();
-        _thread.Join();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the worker loop: optimised from the first batch
-    private void Run()
-    {
-        while (true)
-        {
-            _wake.Wait();
-            if (_stop) return;
-            while (_runner.TrackAvailable(_index, oneBatch: false)) { }
-        }
     }
 }

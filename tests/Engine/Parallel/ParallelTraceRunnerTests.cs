@@ -120,7 +120,7 @@ public sealed class ParallelTraceRunnerTests : IDisposable
         foreach (var _ in runner.ReadFile(path))
         {
             if (packetsAtFirstRecord < 0) packetsAtFirstRecord = runner.PacketsRead;
-            Assert.Equal(runner.WorkerThreads, runner.RunningWorkers);
+            Assert.Equal(2, runner.RunningWorkers);
             during++;
         }
         long total = runner.PacketsRead;
@@ -189,7 +189,7 @@ public sealed class ParallelTraceRunnerTests : IDisposable
         {
             for (int i = 0; i < 10 && e.MoveNext(); i++)
                 taken.Add(e.Current);
-            Assert.Equal(runner.WorkerThreads, runner.RunningWorkers);
+            Assert.Equal(2, runner.RunningWorkers);
             Assert.NotNull(runner.CurrentReader);
         }
         Assert.Equal(10, taken.Count);
@@ -214,7 +214,7 @@ public sealed class ParallelTraceRunnerTests : IDisposable
         var runner = new ParallelTraceRunner(new ConnTrackOptions(), shards: 3, batchSize: 16, ringSize: 2);
         var e = runner.ReadFile(path).GetEnumerator();
         Assert.True(e.MoveNext());
-        Assert.Equal(runner.WorkerThreads, runner.RunningWorkers);
+        Assert.Equal(3, runner.RunningWorkers);
         runner.Dispose();
         Assert.Equal(0, runner.RunningWorkers);
         Assert.Throws<ObjectDisposedException>(() => runner.ReadFile(path).GetEnumerator().MoveNext());
@@ -420,53 +420,6 @@ public sealed class ParallelTraceRunnerTests : IDisposable
         Assert.True(flushed.Zip(flushed.Skip(1)).All(p => p.First.Ts <= p.Second.Ts), "flushed records out of start order");
         Assert.Equal(0, runner.RunningWorkers);
         Assert.DoesNotContain(ThreadNames(), n => n.StartsWith("ConnTrack", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public void WorkerThreads_DefaultLeavesOneCoreToTheReader_AndAnyCountGivesTheSameRecords()
-    {
-        int p = Environment.ProcessorCount;
-        Assert.Equal(Math.Max(1, Math.Min(2, p) - 1), ParallelTraceRunner.DefaultWorkerThreads(2));
-        Assert.Equal(Math.Max(1, Math.Min(8, p) - 1), ParallelTraceRunner.DefaultWorkerThreads(8));
-        Assert.Equal(1, ParallelTraceRunner.DefaultWorkerThreads(1));
-        using (var r = new ParallelTraceRunner(new ConnTrackOptions(), shards: 3))
-        {
-            Assert.Equal(ParallelTraceRunner.DefaultWorkerThreads(3), r.WorkerThreads);
-            Assert.Throws<ArgumentOutOfRangeException>(() => r.WorkerThreads = 0);
-        }
-
-        string path = WriteTemp("gen.pcap", Generated.Value);
-        var single = RunnerComparison.RunSingle(new ConnTrackOptions(), [path]);
-        foreach (int threads in new[] { 1, 2, 4, 6 })
-        {
-            using var runner = new ParallelTraceRunner(new ConnTrackOptions(), shards: 4, batchSize: 16, ringSize: 3) { WorkerThreads = threads };
-            var records = new List<ConnRecord>();
-            foreach (var r in runner.ReadFile(path))
-            {
-                Assert.Equal(threads, runner.RunningWorkers);
-                records.Add(r);
-            }
-            Assert.Equal(0, runner.RunningWorkers);
-            records.AddRange(runner.Finish());
-            var diff = RunnerComparison.Differences(single.Records, records);
-            Assert.True(diff.Count == 0, $"{threads} worker threads: {diff.Count} differences, first {diff.FirstOrDefault()}");
-        }
-    }
-
-    [Fact]
-    public void TheReaderTracksShardsItself_WhenAheadOfTheWorkers()
-    {
-        // One worker thread for four shards and a ring of two batches: the reader is ahead most of the time.
-        string path = WriteTemp("gen.pcap", Generated.Value);
-        var single = RunnerComparison.RunSingle(new ConnTrackOptions(), [path]);
-        using var runner = new ParallelTraceRunner(new ConnTrackOptions(), shards: 4, batchSize: 16, ringSize: 2) { WorkerThreads = 1 };
-        var records = runner.ReadFile(path).ToList();
-        records.AddRange(runner.Finish());
-        Assert.Empty(RunnerComparison.Differences(single.Records, records));
-        Assert.True(runner.BatchesTrackedByReader > 0, "the reader never tracked a batch");
-        // Every batch was tracked once per shard, by the worker or the reader.
-        long batches = (runner.PacketsRead + 15) / 16;
-        Assert.InRange(runner.BatchesTrackedByReader, 1, 4 * batches);
     }
 
     private static List<string> ThreadNames()
