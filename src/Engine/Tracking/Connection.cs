@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Diagnostics.CodeAnalysis;
 using ConnTrack.Engine.Net;
 using ConnTrack.Engine.Records;
 using ConnTrack.Engine.Timers;
@@ -6,103 +7,250 @@ using ConnTrack.Engine.Tracking.Tcp;
 
 namespace ConnTrack.Engine.Tracking;
 
-/// <summary>
-/// One tracked connection: identity (with the originator/responder roles, which may flip), times, history,
-/// the ConnSize counters and the per-transport state. Allocated once per connection, never per packet;
-/// a TCP connection is a <see cref="TcpSession"/> (the TCP state in the same object).
-/// </summary>
-internal class Connection
+/// <summary>Where a slab entry is in its life.</summary>
+internal enum ConnStatus : byte
 {
-    public Connection(ConnTracker tracker, in FlowKey key, TransportProto kind, byte protocol, long startTime)
+    /// <summary>A free slot.</summary>
+    Free = 0,
+    /// <summary>In the table: the connection for its key.</summary>
+    Live = 1,
+    /// <summary>Out of the table and the timers, its record not yet built.</summary>
+    Removed = 2,
+}
+
+/// <summary>
+/// One tracked connection, as a struct in the <see cref="ConnectionSlab"/> (no object per connection): a compact
+/// key (IPv4 addresses inline, IPv6 ones in the <see cref="Ipv6AddrStore"/>), the originator/responder roles (which
+/// may flip), times, history, the ConnSize counters, the pending timers, and the TCP endpoints' hot part (or, for
+/// UDP/ICMP, the payload counts in the same bytes). What few connections need is in <see cref="Cold"/>, created on
+/// first use. The TCP logic is in this struct's other part (Tcp/TcpSession.cs).
+/// </summary>
+/// <remarks>
+/// The runtime lays a struct with a reference field out automatically (largest fields first), so the fields below
+/// pack without padding: 8 (cold ref) + 16 (times) + 24 (timer times) + 40 (key addresses, counters, timer arming
+/// numbers, heap slot) + 40 (TCP endpoints) + 8 (history) + 14 (ports, key VLANs, history bits, link id, timer kinds)
+/// + 7 (protocol, flags, status, history length, timer count, timeout index, TCP flags) = 157, 160 with alignment.
+/// </remarks>
+internal partial struct Connection
+{
+    // ---- key ----
+
+    /// <summary>The key's first address (IPv4, host order), or for IPv6 the pair's index in the address store; a free entry's next free slot plus one.</summary>
+    internal uint KeyA;
+    /// <summary>The key's second address (IPv4, host order); 0 for IPv6.</summary>
+    internal uint KeyB;
+    public ushort PortA, PortB;
+    /// <summary>The key's VLAN ids (plus one; 0 when the key is not VLAN-aware or untagged).</summary>
+    internal ushort KeyVlan, KeyInnerVlan;
+    public byte Protocol;
+    private byte _bits;
+    public ConnStatus Status;
+
+    private const byte V6Bit = 1, OrigIsBBit = 2;
+
+    public readonly bool IsV6 => (_bits & V6Bit) != 0;
+    private readonly bool OrigIsB => (_bits & OrigIsBBit) != 0;
+
+    public readonly TransportProto Kind => Protocol switch
     {
-        Tracker = tracker;
-        Key = key;
-        Kind = kind;
-        Protocol = protocol;
-        StartTime = LastTime = startTime;
+        6 => TransportProto.Tcp,
+        17 => TransportProto.Udp,
+        1 or 58 => TransportProto.Icmp,
+        _ => TransportProto.Unknown,
+    };
+
+    /// <summary>Sets the key from <paramref name="key"/> (an IPv6 key's addresses go to <paramref name="v6"/>).</summary>
+    public void SetKey(in FlowKey key, Ipv6AddrStore v6)
+    {
+        if (key.AddrA.IsIPv4 && key.AddrB.IsIPv4)
+        {
+            KeyA = key.AddrA.IPv4Value;
+            KeyB = key.AddrB.IPv4Value;
+        }
+        else
+        {
+            KeyA = (uint)v6.Add(key.AddrA, key.AddrB);
+            KeyB = 0;
+            _bits |= V6Bit;
+        }
+        PortA = key.PortA;
+        PortB = key.PortB;
+        Protocol = key.Protocol;
+        KeyVlan = key.Vlan;
+        KeyInnerVlan = key.InnerVlan;
     }
 
-    public readonly ConnTracker Tracker;
-    public readonly FlowKey Key;
-    public readonly TransportProto Kind;
-    public readonly byte Protocol;
+    /// <summary>Whether this connection's key is <paramref name="key"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly bool KeyEquals(in FlowKey key, Ipv6AddrStore v6)
+    {
+        if (PortA != key.PortA || PortB != key.PortB || Protocol != key.Protocol || KeyVlan != key.Vlan || KeyInnerVlan != key.InnerVlan)
+            return false;
+        if (key.AddrA.IsIPv4 && key.AddrB.IsIPv4)
+            return !IsV6 && KeyA == key.AddrA.IPv4Value && KeyB == key.AddrB.IPv4Value;
+        return IsV6 && v6.A((int)KeyA) == key.AddrA && v6.B((int)KeyA) == key.AddrB;
+    }
 
-    // The originator is one of the key's two endpoints (A unless _origIsB), so the addresses are not stored twice.
-    private bool _origIsB;
-    public IPAddr128 OrigAddr => _origIsB ? Key.AddrB : Key.AddrA;
-    public IPAddr128 RespAddr => _origIsB ? Key.AddrA : Key.AddrB;
-    public ushort OrigPort => _origIsB ? Key.PortB : Key.PortA;
-    public ushort RespPort => _origIsB ? Key.PortA : Key.PortB;
+    public readonly IPAddr128 AddrA(Ipv6AddrStore v6) => IsV6 ? v6.A((int)KeyA) : IPAddr128.FromIPv4(KeyA);
+    public readonly IPAddr128 AddrB(Ipv6AddrStore v6) => IsV6 ? v6.B((int)KeyA) : IPAddr128.FromIPv4(KeyB);
+
+    /// <summary>The key as a <see cref="FlowKey"/> (for its hash).</summary>
+    public readonly FlowKey ToFlowKey(Ipv6AddrStore v6) =>
+        FlowKey.Create(AddrA(v6), PortA, AddrB(v6), PortB, Protocol, canonical: false, KeyVlan, KeyInnerVlan);
+
+    // The originator is one of the key's two endpoints (A unless OrigIsB), so the addresses are not stored twice.
+    public readonly IPAddr128 OrigAddr(Ipv6AddrStore v6) => OrigIsB ? AddrB(v6) : AddrA(v6);
+    public readonly IPAddr128 RespAddr(Ipv6AddrStore v6) => OrigIsB ? AddrA(v6) : AddrB(v6);
+    public readonly ushort OrigPort => OrigIsB ? PortB : PortA;
+    public readonly ushort RespPort => OrigIsB ? PortA : PortB;
+
+    /// <summary>Whether (<paramref name="addr"/>, <paramref name="port"/>) is the originator's endpoint.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly bool IsOrigEndpoint(in IPAddr128 addr, ushort port, Ipv6AddrStore v6)
+    {
+        bool b = OrigIsB;
+        if (port != (b ? PortB : PortA))
+            return false;
+        if (!IsV6)
+            return addr.IsIPv4 && addr.IPv4Value == (b ? KeyB : KeyA);
+        return addr == (b ? v6.B((int)KeyA) : v6.A((int)KeyA));
+    }
 
     /// <summary>Makes the key endpoint (<paramref name="addr"/>, <paramref name="port"/>) the originator.</summary>
-    public void SetOriginator(in IPAddr128 addr, ushort port) => _origIsB = !(addr == Key.AddrA && port == Key.PortA);
-    /// <summary>The VLAN ids of the first packet (Zeek's c$vlan / c$inner_vlan), null when untagged.</summary>
-    public ushort? Vlan, InnerVlan;
+    public void SetOriginator(in IPAddr128 addr, ushort port, Ipv6AddrStore v6)
+    {
+        bool isA = addr == AddrA(v6) && port == PortA;
+        _bits = isA ? (byte)(_bits & ~OrigIsBBit) : (byte)(_bits | OrigIsBBit);
+    }
 
-    /// <summary>Link-layer addresses of the first packet (Zeek's orig_l2_addr/resp_l2_addr), 0 when none.</summary>
-    public ulong OrigL2, RespL2;
-    public bool HasL2;
-    public ushort? PppoeSessionId;
+    // ---- cold part ----
+
+    /// <summary>The rarely needed part, null until first needed.</summary>
+    public ConnCold? Cold;
+
+    public ConnCold ColdPart => Cold ?? NewCold();
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ConnCold NewCold() => Cold = new ConnCold();
+
+    // ---- link context ----
+
+    /// <summary>The first packet's link context: an id in the tracker's <see cref="LinkContexts"/>, 0 for none.</summary>
+    internal ushort LinkId;
+
+    public void SetLink(in LinkContext context, LinkContexts contexts)
+    {
+        LinkId = contexts.IdOf(context);
+        if (LinkId == LinkContexts.InCold)
+            ColdPart.Link = context;
+    }
+
+    public readonly LinkContext Link(LinkContexts contexts) => LinkId == LinkContexts.InCold ? Cold!.Link : contexts[LinkId];
+
+    // ---- times ----
 
     public long StartTime;
     public long LastTime;
 
-    // History: letters in order (ASCII; the first 16 inline, any more in a side array), plus the "seen once"
-    // bits (orig in the low 16, resp in the high 16). The string is built only for the record.
-    private InlineHistory _history;
-    private byte[]? _historyMore;
-    private int _historyLength;
-    public uint HistSeen;
+    /// <summary>The inactivity timeout, as an index into the tracker's distinct timeouts (0: none yet).</summary>
+    public byte InactivityIndex;
 
-    // ConnSize analyzer.
-    public ulong OrigPkts, OrigIpBytes, RespPkts, RespIpBytes;
+    // ---- ConnSize counters: the low 32 bits inline, the high ones in the cold part once needed ----
 
-    /// <summary>The TCP state: this connection itself when it is TCP, else null.</summary>
-    public TcpSession? Tcp => this as TcpSession;
+    private uint _origPkts, _respPkts, _origIpBytes, _respIpBytes;
 
-    public long InactivityTimeout;
-    /// <summary>The timers pending for this connection; all cancelled when it is removed.</summary>
-    public ConnTimerSet Timers;
-    public bool Removed;
+    public readonly ulong OrigPkts => ((ulong)(Cold?.OrigPktsHi ?? 0) << 32) | _origPkts;
+    public readonly ulong RespPkts => ((ulong)(Cold?.RespPktsHi ?? 0) << 32) | _respPkts;
+    public readonly ulong OrigIpBytes => ((ulong)(Cold?.OrigIpBytesHi ?? 0) << 32) | _origIpBytes;
+    public readonly ulong RespIpBytes => ((ulong)(Cold?.RespIpBytesHi ?? 0) << 32) | _respIpBytes;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void CountPacket(bool isOrig, uint ipLength)
+    {
+        if (isOrig)
+        {
+            if (++_origPkts == 0) ColdPart.OrigPktsHi++;
+            uint before = _origIpBytes;
+            _origIpBytes = before + ipLength;
+            if (_origIpBytes < before) ColdPart.OrigIpBytesHi++;
+        }
+        else
+        {
+            if (++_respPkts == 0) ColdPart.RespPktsHi++;
+            uint before = _respIpBytes;
+            _respIpBytes = before + ipLength;
+            if (_respIpBytes < before) ColdPart.RespIpBytesHi++;
+        }
+    }
+
+    // ---- history ----
+
+    // The first letters inline (ASCII, one byte each), any more in the cold part; plus the "seen once" bits
+    // (orig in the low 8, resp in the high 8). The string is built only for the record.
+    private ulong _history;
+    private byte _historyInline;
+    public ushort HistSeen;
+
+    private const int InlineHistory = 8;
 
     /// <summary>The history letters so far ("" when none).</summary>
-    public string History => _historyLength == 0 ? "" : string.Create(_historyLength, this, static (chars, c) => c.CopyHistory(chars));
-
-    public int HistoryLength => _historyLength;
-
-    private void CopyHistory(Span<char> into)
+    public readonly string History
     {
-        int inline = Math.Min(_historyLength, InlineHistory.Capacity);
-        for (int i = 0; i < inline; i++)
-            into[i] = (char)_history[i];
-        for (int i = inline; i < _historyLength; i++)
-            into[i] = (char)_historyMore![i - InlineHistory.Capacity];
+        get
+        {
+            int n = HistoryLength;
+            if (n == 0) return "";
+            Span<char> chars = n <= 64 ? stackalloc char[n] : new char[n];
+            for (int i = 0; i < _historyInline; i++)
+                chars[i] = (char)(byte)(_history >> (8 * i));
+            for (int i = _historyInline; i < n; i++)
+                chars[i] = (char)Cold!.HistoryMore![i - InlineHistory];
+            return new string(chars);
+        }
     }
+
+    public readonly int HistoryLength => _historyInline + (Cold?.HistoryMoreLength ?? 0);
 
     public void AddHistory(char code)
     {
-        int n = _historyLength;
-        if (n < InlineHistory.Capacity)
-            _history[n] = (byte)code;
+        int n = _historyInline;
+        if (n < InlineHistory)
+        {
+            _history |= (ulong)(byte)code << (8 * n);
+            _historyInline = (byte)(n + 1);
+        }
         else
-            AddHistoryBeyondInline(n - InlineHistory.Capacity, code);
-        _historyLength = n + 1;
+            AddHistoryBeyondInline(code);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void AddHistoryBeyondInline(int index, char code)
+    private void AddHistoryBeyondInline(char code)
     {
-        if (_historyMore is null || index == _historyMore.Length)
-            Array.Resize(ref _historyMore, Math.Max(16, index * 2));
-        _historyMore[index] = (byte)code;
+        var cold = ColdPart;
+        int index = cold.HistoryMoreLength;
+        if (cold.HistoryMore is null || index == cold.HistoryMore.Length)
+            Array.Resize(ref cold.HistoryMore, Math.Max(8, index * 2));
+        cold.HistoryMore[index] = (byte)code;
+        cold.HistoryMoreLength = index + 1;
     }
+
+    private void ClearHistory()
+    {
+        _history = 0;
+        _historyInline = 0;
+        if (Cold is { } cold)
+            cold.HistoryMoreLength = 0;
+    }
+
+    /// <summary>History mask bit shift for the responder (its bits are the originator's shifted left by this).</summary>
+    public const int RespHistShift = 8;
 
     /// <summary>Zeek's Connection::CheckHistory: adds the letter the first time; returns true if it was already seen.</summary>
     public bool CheckHistory(uint mask, char code)
     {
         if ((HistSeen & mask) == 0)
         {
-            HistSeen |= mask;
+            HistSeen |= (ushort)mask;
             AddHistory(code);
             return false;
         }
@@ -132,20 +280,28 @@ internal class Connection
     internal static ReadOnlySpan<uint> ScaledThresholds =>
         [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 1_410_065_408];
 
-    private void SwapSides()
+    // ---- role flips ----
+
+    private void SwapSides(LinkContexts contexts)
     {
-        _origIsB = !_origIsB;
-        (OrigL2, RespL2) = (RespL2, OrigL2);
-        (OrigPkts, RespPkts) = (RespPkts, OrigPkts);
-        (OrigIpBytes, RespIpBytes) = (RespIpBytes, OrigIpBytes);
-        if (this is DatagramConnection d) d.SwapLengths();
-        else Tcp?.FlipEndpoints();
+        _bits ^= OrigIsBBit;
+        if (LinkId != 0)
+            SetLink(Link(contexts).Swapped, contexts);
+        (_origPkts, _respPkts) = (_respPkts, _origPkts);
+        (_origIpBytes, _respIpBytes) = (_respIpBytes, _origIpBytes);
+        if (Cold is { } cold)
+        {
+            (cold.OrigPktsHi, cold.RespPktsHi) = (cold.RespPktsHi, cold.OrigPktsHi);
+            (cold.OrigIpBytesHi, cold.RespIpBytesHi) = (cold.RespIpBytesHi, cold.OrigIpBytesHi);
+        }
+        if (Protocol == 6) FlipEndpoints();
+        else Datagram.SwapLengths();
     }
 
     /// <summary>Swaps originator and responder and marks the history with '^' (Zeek's Connection::FlipRoles).</summary>
-    public void FlipRoles()
+    public void FlipRoles(LinkContexts contexts)
     {
-        SwapSides();
+        SwapSides(contexts);
         AddHistory('^');
     }
 
@@ -154,38 +310,48 @@ internal class Connection
     /// what was recorded so far is re-attributed, so the history becomes '^' plus the old letters with
     /// their case (direction) swapped.
     /// </summary>
-    public void FlipRolesRewritingHistory()
+    public void FlipRolesRewritingHistory(LinkContexts contexts)
     {
         var old = History;
-        SwapSides();
-        HistSeen = (HistSeen << 16) | (HistSeen >> 16);
-        _historyLength = 0;
+        SwapSides(contexts);
+        HistSeen = (ushort)((HistSeen << RespHistShift) | (HistSeen >> RespHistShift));
+        ClearHistory();
         AddHistory('^');
         foreach (var c in old)
             AddHistory(char.IsUpper(c) ? char.ToLowerInvariant(c) : char.ToUpperInvariant(c));
     }
+
+    // ---- timers ----
+
+    /// <summary>The timers pending for this connection; all cancelled when it is removed.</summary>
+    public ConnTimerSet Timers;
+
+    public void AddTimer(in PendingTimer timer) => Timers.Add(timer, Timers.Count >= ConnTimerSet.InlineCapacity ? ColdPart : null);
+
+    // ---- transport state: the TCP endpoints, or for UDP/ICMP the payload counts in the same bytes ----
+
+    private TcpEndpoints _tcp;
+    /// <summary>The TCP session's flags (Tcp/TcpSession.cs).</summary>
+    private byte _tcpBits;
+
+    /// <summary>The UDP/ICMP/other state (the same bytes as the TCP endpoints: a connection is one or the other).</summary>
+    [UnscopedRef]
+    public ref DatagramState Datagram => ref Unsafe.As<TcpEndpoints, DatagramState>(ref _tcp);
 }
 
-/// <summary>A UDP, ICMP or other non-TCP connection: the connection plus its payload byte counts.</summary>
-internal sealed class DatagramConnection : Connection
+/// <summary>A TCP connection's two endpoints, by position (roles may flip).</summary>
+internal struct TcpEndpoints
 {
-    public DatagramConnection(ConnTracker tracker, in FlowKey key, TransportProto kind, byte protocol, long startTime)
-        : base(tracker, key, kind, protocol, startTime)
-    {
-    }
+    public TcpEndpoint First, Second;
+}
 
+/// <summary>A UDP, ICMP or other non-TCP connection's payload byte counts and checksum-error counters.</summary>
+internal struct DatagramState
+{
     // UDP and ICMP payload byte counts; -1 until the side sent something (UDP_INACTIVE).
-    public long OrigLen = -1, RespLen = -1;
+    public long OrigLen, RespLen;
     public uint OrigChecksumCount, RespChecksumCount;
     public byte OrigChecksumScale, RespChecksumScale;
 
     public void SwapLengths() => (OrigLen, RespLen) = (RespLen, OrigLen);
-}
-
-/// <summary>The first history letters of a connection, kept inside the connection object (letters are ASCII).</summary>
-[InlineArray(Capacity)]
-internal struct InlineHistory
-{
-    public const int Capacity = 16;
-    private byte _first;
 }
