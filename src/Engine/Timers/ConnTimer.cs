@@ -43,140 +43,16 @@ internal struct PendingTimer
         time < otherTime || (time == otherTime && (int)(seq - otherSeq) < 0);
 }
 
-[InlineArray(ConnTimerSet.InlineCapacity)]
+[InlineArray(Tracking.Connection.InlineTimers)]
 internal struct InlineTimerTimes
 {
     private long _first;
 }
 
-[InlineArray(ConnTimerSet.InlineCapacity)]
-internal struct InlineTimerSeqs
-{
-    private uint _first;
-}
-
-/// <summary>
-/// The timers a connection has pending, held inside the connection (Zeek keeps a connection's timers with it and
-/// cancels them all when it is removed). Three fit inline (a SYN-only TCP connection arms exactly three: expire,
-/// inactivity, attempt), as separate arrays of times, arming numbers and 3-bit kinds (42 bytes with the heap
-/// slot); more spill into the connection's cold part. Unordered: the earliest is found by a scan.
-/// </summary>
-internal struct ConnTimerSet
-{
-    public const int InlineCapacity = 3;
-
-    private InlineTimerTimes _times;
-    private InlineTimerSeqs _seqs;
-    private ushort _kinds; // 3 bits per inline timer
-    private byte _count;
-
-    /// <summary>Position in the <see cref="ConnTimerHeap"/> plus one; 0 when not in it.</summary>
-    internal int HeapSlot;
-
-    public readonly int Count => _count;
-
-    private readonly PendingTimer Get(int i, Tracking.ConnCold? cold) =>
-        i < InlineCapacity
-            ? new PendingTimer(_times[i], _seqs[i], (ConnTimerKind)((_kinds >> (3 * i)) & 7))
-            : cold!.TimersMore![i - InlineCapacity];
-
-    private void Set(int i, in PendingTimer timer, Tracking.ConnCold? cold)
-    {
-        if (i < InlineCapacity)
-        {
-            _times[i] = timer.Time;
-            _seqs[i] = timer.Seq;
-            _kinds = (ushort)((_kinds & ~(7 << (3 * i))) | ((int)timer.Kind << (3 * i)));
-        }
-        else
-            cold!.TimersMore![i - InlineCapacity] = timer;
-    }
-
-    /// <summary>Adds <paramref name="timer"/>; <paramref name="cold"/> is needed when three are already pending.</summary>
-    public void Add(in PendingTimer timer, Tracking.ConnCold? cold)
-    {
-        int n = _count;
-        if (n >= InlineCapacity)
-        {
-            int extra = n - InlineCapacity;
-            if (cold!.TimersMore is null || extra == cold.TimersMore.Length)
-                Array.Resize(ref cold.TimersMore, Math.Max(2, extra * 2));
-        }
-        Set(n, timer, cold);
-        _count = (byte)(n + 1);
-    }
-
-    /// <summary>Cancels every pending timer of one of the kinds in <paramref name="kinds"/> (a bit per kind).</summary>
-    public void Cancel(int kinds, Tracking.ConnCold? cold)
-    {
-        for (int i = 0; i < _count;)
-        {
-            if ((kinds & (1 << (int)Get(i, cold).Kind)) != 0)
-                RemoveAt(i, cold);
-            else
-                i++;
-        }
-    }
-
-    public static int Bit(ConnTimerKind kind) => 1 << (int)kind;
-
-    /// <summary>The earliest pending timer (time, then arming order); false when none.</summary>
-    public readonly bool TryGetEarliest(Tracking.ConnCold? cold, out int index, out long time, out uint seq)
-    {
-        index = -1;
-        time = 0;
-        seq = 0;
-        int n = _count;
-        for (int i = 0; i < n; i++)
-        {
-            long t;
-            uint s;
-            if (i < InlineCapacity)
-            {
-                t = _times[i];
-                s = _seqs[i];
-            }
-            else
-            {
-                ref var more = ref cold!.TimersMore![i - InlineCapacity];
-                t = more.Time;
-                s = more.Seq;
-            }
-            if (index < 0 || PendingTimer.Before(t, s, time, seq))
-            {
-                index = i;
-                time = t;
-                seq = s;
-            }
-        }
-        return index >= 0;
-    }
-
-    public PendingTimer RemoveAt(int index, Tracking.ConnCold? cold)
-    {
-        var taken = Get(index, cold);
-        int last = _count - 1;
-        if (index != last)
-            Set(index, Get(last, cold), cold);
-        _count = (byte)last;
-        if (last == InlineCapacity)
-            cold!.TimersMore = null; // back to inline only
-        return taken;
-    }
-
-    public void Clear(Tracking.ConnCold? cold)
-    {
-        _count = 0;
-        _kinds = 0;
-        if (cold is not null)
-            cold.TimersMore = null;
-    }
-}
-
 /// <summary>
 /// Connections with pending timers, ordered by each one's earliest timer (time, then arming order): a binary
 /// min-heap of 16-byte entries (time, arming number, slab slot) indexed from the connections
-/// (<see cref="ConnTimerSet.HeapSlot"/>), so a connection's entry is updated or removed in O(log n) when its timers
+/// (<see cref="Tracking.Connection.HeapSlot"/>), so a connection's entry is updated or removed in O(log n) when its timers
 /// change or it is removed. Popping connections in this order fires timers in exactly the order of one queue
 /// holding every pending timer, as Zeek's TimerMgr does; but a removed connection leaves nothing behind, so the
 /// heap follows the open connections.
@@ -216,13 +92,12 @@ internal sealed class ConnTimerHeap
     public void Update(int slot)
     {
         ref var conn = ref _slab[slot];
-        ref var timers = ref conn.Timers;
-        if (!timers.TryGetEarliest(conn.Cold, out _, out long time, out uint seq))
+        if (!conn.TryGetEarliestTimer(out _, out long time, out uint seq))
         {
             Remove(slot);
             return;
         }
-        int i = timers.HeapSlot - 1;
+        int i = conn.HeapSlot - 1;
         if (i < 0)
         {
             if (_count == _heap.Length)
@@ -240,11 +115,11 @@ internal sealed class ConnTimerHeap
 
     public void Remove(int slot)
     {
-        ref var timers = ref _slab[slot].Timers;
-        int i = timers.HeapSlot - 1;
+        ref var conn = ref _slab[slot];
+        int i = conn.HeapSlot - 1;
         if (i < 0)
             return;
-        timers.HeapSlot = 0;
+        conn.HeapSlot = 0;
         int last = --_count;
         var moved = _heap[last];
         _heap[last] = default;
@@ -266,11 +141,11 @@ internal sealed class ConnTimerHeap
             if (!PendingTimer.Before(entry.Time, entry.Seq, p.Time, p.Seq))
                 break;
             heap[i] = p;
-            _slab[p.Slot].Timers.HeapSlot = i + 1;
+            _slab[p.Slot].HeapSlot = i + 1;
             i = parent;
         }
         heap[i] = entry;
-        _slab[entry.Slot].Timers.HeapSlot = i + 1;
+        _slab[entry.Slot].HeapSlot = i + 1;
     }
 
     private void SiftDown(int i, in Entry entry)
@@ -288,11 +163,11 @@ internal sealed class ConnTimerHeap
             if (!PendingTimer.Before(c.Time, c.Seq, entry.Time, entry.Seq))
                 break;
             heap[i] = c;
-            _slab[c.Slot].Timers.HeapSlot = i + 1;
+            _slab[c.Slot].HeapSlot = i + 1;
             i = child;
         }
         heap[i] = entry;
-        _slab[entry.Slot].Timers.HeapSlot = i + 1;
+        _slab[entry.Slot].HeapSlot = i + 1;
     }
 
     /// <summary>Empties the heap (the connections' own timer sets are left to their owners).</summary>

@@ -29,6 +29,7 @@ public sealed class ConnTracker
     internal LinkContexts Links { get; } = new();
     /// <summary>The slot of the connection whose packet is being delivered (the TCP logic's callbacks act on it).</summary>
     private int _delivering = -1;
+    private readonly LinkContexts? _vlanLinks; // Links when the key is VLAN-aware
     private uint _timerSeq; // arming order, for timers due at the same time
     private readonly UidGenerator _uids;
     private readonly LocalNetworks _localNets;
@@ -43,7 +44,8 @@ public sealed class ConnTracker
 
     public ConnTracker(ConnTrackOptions options, IConnSink sink)
     {
-        _table = new ConnectionTable(_slab, _v6);
+        _vlanLinks = options.VlanAwareConnKey ? Links : null;
+        _table = new ConnectionTable(_slab, _v6, _vlanLinks);
         _timers = new ConnTimerHeap(_slab);
         Options = options;
         Sink = sink;
@@ -186,7 +188,8 @@ public sealed class ConnTracker
 
         // A live slot is in the table, the one connection for its key: if its key is the packet's, it is the
         // packet's connection (even when the slot was freed and reused since the hint was taken).
-        if (hint > 0 && _slab[hint - 1].Status == ConnStatus.Live && _slab[hint - 1].KeyEquals(key, _v6))
+        if (hint > 0 && _slab[hint - 1].Status == ConnStatus.Live && _slab[hint - 1].KeyEquals(key, _v6) &&
+            (_vlanLinks is null || _slab[hint - 1].KeyVlansEqual(key, _vlanLinks)))
         {
             int slot = hint - 1;
             if (kind == TransportProto.Tcp && _slab[slot].IsReuse(p, p.Timestamp, _linger))
@@ -395,8 +398,8 @@ public sealed class ConnTracker
         {
             expired++;
             ref var conn = ref _slab[slot];
-            conn.Timers.TryGetEarliest(conn.Cold, out int index, out _, out _);
-            var kind = conn.Timers.RemoveAt(index, conn.Cold).Kind;
+            conn.TryGetEarliestTimer(out int index, out _, out _);
+            var kind = conn.RemoveTimerAt(index).Kind;
             Fire(slot, kind, now);
             if (_slab[slot].Status == ConnStatus.Live)
                 _timers.Update(slot);
@@ -485,7 +488,7 @@ public sealed class ConnTracker
     {
         ref var conn = ref _slab[slot];
         if (timeout == _timeouts[conn.InactivityIndex]) return;
-        conn.Timers.Cancel(ConnTimerSet.Bit(ConnTimerKind.Inactivity), conn.Cold);
+        conn.CancelTimers(Connection.TimerBit(ConnTimerKind.Inactivity));
         if (timeout > 0)
             conn.AddTimer(new PendingTimer(conn.LastTime + timeout, _timerSeq++, ConnTimerKind.Inactivity));
         _timers.Update(slot);
@@ -514,7 +517,7 @@ public sealed class ConnTracker
     /// <summary>Both sides closed: cancel the session timers and delete after tcp_close_delay.</summary>
     internal void ArmCloseTimer(ref Connection conn)
     {
-        conn.Timers.Cancel(SessionTimers, conn.Cold);
+        conn.CancelTimers(SessionTimers);
         conn.AddTimer(new PendingTimer(conn.LastTime + _closeDelay, _timerSeq++, ConnTimerKind.TcpCloseDelete));
         _timers.Update(_delivering);
     }
@@ -527,7 +530,7 @@ public sealed class ConnTracker
         _timers.Remove(slot);
         ref var conn = ref _slab[slot];
         conn.Status = ConnStatus.Removed;
-        conn.Timers.Clear(conn.Cold);
+        conn.ClearTimers();
     }
 
     private void Remove(int slot)

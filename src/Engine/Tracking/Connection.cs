@@ -28,8 +28,8 @@ internal enum ConnStatus : byte
 /// <remarks>
 /// The runtime lays a struct with a reference field out automatically (largest fields first), so the fields below
 /// pack without padding: 8 (cold ref) + 16 (times) + 24 (timer times) + 40 (key addresses, counters, timer arming
-/// numbers, heap slot) + 40 (TCP endpoints) + 8 (history) + 14 (ports, key VLANs, history bits, link id, timer kinds)
-/// + 7 (protocol, flags, status, history length, timer count, timeout index, TCP flags) = 157, 160 with alignment.
+/// numbers, heap slot) + 40 (TCP endpoints) + 8 (history) + 10 (ports, history bits, link id, timer kinds)
+/// + 6 (protocol, flags and status, history length, timer count, timeout index, TCP flags) = 152.
 /// </remarks>
 internal partial struct Connection
 {
@@ -40,13 +40,17 @@ internal partial struct Connection
     /// <summary>The key's second address (IPv4, host order); 0 for IPv6.</summary>
     internal uint KeyB;
     public ushort PortA, PortB;
-    /// <summary>The key's VLAN ids (plus one; 0 when the key is not VLAN-aware or untagged).</summary>
-    internal ushort KeyVlan, KeyInnerVlan;
     public byte Protocol;
     private byte _bits;
-    public ConnStatus Status;
 
-    private const byte V6Bit = 1, OrigIsBBit = 2;
+    private const byte V6Bit = 1, OrigIsBBit = 2, StatusShift = 2, StatusMask = 3 << StatusShift;
+
+    /// <summary>Where the entry is in its life (two bits of the flags; a cleared entry is <see cref="ConnStatus.Free"/>).</summary>
+    public ConnStatus Status
+    {
+        readonly get => (ConnStatus)((_bits & StatusMask) >> StatusShift);
+        set => _bits = (byte)((_bits & ~StatusMask) | ((int)value << StatusShift));
+    }
 
     public readonly bool IsV6 => (_bits & V6Bit) != 0;
     private readonly bool OrigIsB => (_bits & OrigIsBBit) != 0;
@@ -76,15 +80,17 @@ internal partial struct Connection
         PortA = key.PortA;
         PortB = key.PortB;
         Protocol = key.Protocol;
-        KeyVlan = key.Vlan;
-        KeyInnerVlan = key.InnerVlan;
+        // A VLAN-aware key's ids are the first packet's, kept in the link context (see KeyVlansEqual).
     }
 
-    /// <summary>Whether this connection's key is <paramref name="key"/>.</summary>
+    /// <summary>
+    /// Whether this connection's key is <paramref name="key"/> but for the VLAN ids (<see cref="KeyVlansEqual"/>
+    /// compares those when the key is VLAN-aware).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly bool KeyEquals(in FlowKey key, Ipv6AddrStore v6)
     {
-        if (PortA != key.PortA || PortB != key.PortB || Protocol != key.Protocol || KeyVlan != key.Vlan || KeyInnerVlan != key.InnerVlan)
+        if (PortA != key.PortA || PortB != key.PortB || Protocol != key.Protocol)
             return false;
         if (key.AddrA.IsIPv4 && key.AddrB.IsIPv4)
             return !IsV6 && KeyA == key.AddrA.IPv4Value && KeyB == key.AddrB.IPv4Value;
@@ -94,9 +100,22 @@ internal partial struct Connection
     public readonly IPAddr128 AddrA(Ipv6AddrStore v6) => IsV6 ? v6.A((int)KeyA) : IPAddr128.FromIPv4(KeyA);
     public readonly IPAddr128 AddrB(Ipv6AddrStore v6) => IsV6 ? v6.B((int)KeyA) : IPAddr128.FromIPv4(KeyB);
 
-    /// <summary>The key as a <see cref="FlowKey"/> (for its hash).</summary>
-    public readonly FlowKey ToFlowKey(Ipv6AddrStore v6) =>
-        FlowKey.Create(AddrA(v6), PortA, AddrB(v6), PortB, Protocol, canonical: false, KeyVlan, KeyInnerVlan);
+    /// <summary>
+    /// Whether a VLAN-aware <paramref name="key"/>'s ids are this connection's: the ids of its first packet, which are
+    /// in its link context (the key stores them plus one, as the context does).
+    /// </summary>
+    public readonly bool KeyVlansEqual(in FlowKey key, LinkContexts links)
+    {
+        var link = Link(links);
+        return link.VlanPlus1 == key.Vlan && link.InnerVlanPlus1 == key.InnerVlan;
+    }
+
+    /// <summary>The key as a <see cref="FlowKey"/> (for its hash); <paramref name="vlanLinks"/> when the key is VLAN-aware.</summary>
+    public readonly FlowKey ToFlowKey(Ipv6AddrStore v6, LinkContexts? vlanLinks)
+    {
+        var link = vlanLinks is null ? default : Link(vlanLinks);
+        return FlowKey.Create(AddrA(v6), PortA, AddrB(v6), PortB, Protocol, canonical: false, link.VlanPlus1, link.InnerVlanPlus1);
+    }
 
     // The originator is one of the key's two endpoints (A unless OrigIsB), so the addresses are not stored twice.
     public readonly IPAddr128 OrigAddr(Ipv6AddrStore v6) => OrigIsB ? AddrB(v6) : AddrA(v6);
@@ -323,10 +342,128 @@ internal partial struct Connection
 
     // ---- timers ----
 
-    /// <summary>The timers pending for this connection; all cancelled when it is removed.</summary>
-    public ConnTimerSet Timers;
+    // The timers pending for this connection (Zeek keeps a connection's timers with it and cancels them all when it
+    // is removed); unordered, the earliest found by a scan. Three fit inline (a SYN-only TCP connection arms
+    // exactly three: expire, inactivity, attempt), as times, arming numbers and 3-bit kinds; more spill into the
+    // cold part.
+    public const int InlineTimers = 3;
+    private InlineTimerTimes _timerTimes;
+    // Three fields, not an inline array: the runtime places struct-typed fields 8-aligned after the primitive
+    // ones, so a 12-byte array would cost 16.
+    private uint _timerSeq0, _timerSeq1, _timerSeq2;
+    private ushort _timerKinds; // 3 bits per inline timer
+    private byte _timerCount;
 
-    public void AddTimer(in PendingTimer timer) => Timers.Add(timer, Timers.Count >= ConnTimerSet.InlineCapacity ? ColdPart : null);
+    /// <summary>Position in the <see cref="ConnTimerHeap"/> plus one; 0 when not in it.</summary>
+    internal int HeapSlot;
+
+    public readonly int TimerCount => _timerCount;
+
+    private readonly uint TimerSeq(int i) => i == 0 ? _timerSeq0 : i == 1 ? _timerSeq1 : _timerSeq2;
+
+    private void SetTimerSeq(int i, uint seq)
+    {
+        if (i == 0) _timerSeq0 = seq;
+        else if (i == 1) _timerSeq1 = seq;
+        else _timerSeq2 = seq;
+    }
+
+    private readonly PendingTimer GetTimer(int i) =>
+        i < InlineTimers
+            ? new PendingTimer(_timerTimes[i], TimerSeq(i), (ConnTimerKind)((_timerKinds >> (3 * i)) & 7))
+            : Cold!.TimersMore![i - InlineTimers];
+
+    private void SetTimer(int i, in PendingTimer timer)
+    {
+        if (i < InlineTimers)
+        {
+            _timerTimes[i] = timer.Time;
+            SetTimerSeq(i, timer.Seq);
+            _timerKinds = (ushort)((_timerKinds & ~(7 << (3 * i))) | ((int)timer.Kind << (3 * i)));
+        }
+        else
+            Cold!.TimersMore![i - InlineTimers] = timer;
+    }
+
+    public void AddTimer(in PendingTimer timer)
+    {
+        int n = _timerCount;
+        if (n >= InlineTimers)
+        {
+            var cold = ColdPart;
+            int extra = n - InlineTimers;
+            if (cold.TimersMore is null || extra == cold.TimersMore.Length)
+                Array.Resize(ref cold.TimersMore, Math.Max(2, extra * 2));
+        }
+        SetTimer(n, timer);
+        _timerCount = (byte)(n + 1);
+    }
+
+    /// <summary>Cancels every pending timer of one of the kinds in <paramref name="kinds"/> (a bit per kind).</summary>
+    public void CancelTimers(int kinds)
+    {
+        for (int i = 0; i < _timerCount;)
+        {
+            if ((kinds & (1 << (int)GetTimer(i).Kind)) != 0)
+                RemoveTimerAt(i);
+            else
+                i++;
+        }
+    }
+
+    public static int TimerBit(ConnTimerKind kind) => 1 << (int)kind;
+
+    /// <summary>The earliest pending timer (time, then arming order); false when none.</summary>
+    public readonly bool TryGetEarliestTimer(out int index, out long time, out uint seq)
+    {
+        index = -1;
+        time = 0;
+        seq = 0;
+        int n = _timerCount;
+        for (int i = 0; i < n; i++)
+        {
+            long t;
+            uint s;
+            if (i < InlineTimers)
+            {
+                t = _timerTimes[i];
+                s = TimerSeq(i);
+            }
+            else
+            {
+                ref var more = ref Cold!.TimersMore![i - InlineTimers];
+                t = more.Time;
+                s = more.Seq;
+            }
+            if (index < 0 || PendingTimer.Before(t, s, time, seq))
+            {
+                index = i;
+                time = t;
+                seq = s;
+            }
+        }
+        return index >= 0;
+    }
+
+    public PendingTimer RemoveTimerAt(int index)
+    {
+        var taken = GetTimer(index);
+        int last = _timerCount - 1;
+        if (index != last)
+            SetTimer(index, GetTimer(last));
+        _timerCount = (byte)last;
+        if (last == InlineTimers)
+            Cold!.TimersMore = null; // back to inline only
+        return taken;
+    }
+
+    public void ClearTimers()
+    {
+        _timerCount = 0;
+        _timerKinds = 0;
+        if (Cold is not null)
+            Cold.TimersMore = null;
+    }
 
     // ---- transport state: the TCP endpoints, or for UDP/ICMP the payload counts in the same bytes ----
 

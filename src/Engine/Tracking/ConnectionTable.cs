@@ -20,15 +20,18 @@ internal sealed class ConnectionTable
 
     private readonly ConnectionSlab _slab;
     private readonly Ipv6AddrStore _v6;
+    private readonly LinkContexts? _vlanLinks; // set when the key is VLAN-aware
     private Entry[] _entries = new Entry[MinCapacity];
     private int _mask = MinCapacity - 1;
     private int _shift = 32 - 4; // 32 - log2(capacity)
     private int _count;
 
-    public ConnectionTable(ConnectionSlab slab, Ipv6AddrStore v6)
+    /// <param name="vlanLinks">The link contexts, when the key is VLAN-aware (its ids are in the connections' link contexts).</param>
+    public ConnectionTable(ConnectionSlab slab, Ipv6AddrStore v6, LinkContexts? vlanLinks = null)
     {
         _slab = slab;
         _v6 = v6;
+        _vlanLinks = vlanLinks;
     }
 
     public int Count => _count;
@@ -59,7 +62,7 @@ internal sealed class ConnectionTable
                 position = i;
                 return -1;
             }
-            if (e.Hash == hash && _slab[s - 1].KeyEquals(key, _v6))
+            if (e.Hash == hash && _slab[s - 1].KeyEquals(key, _v6) && (_vlanLinks is null || _slab[s - 1].KeyVlansEqual(key, _vlanLinks)))
             {
                 position = i;
                 return s - 1;
@@ -88,7 +91,7 @@ internal sealed class ConnectionTable
     /// <summary>Removes the connection in <paramref name="slot"/> if it is the table's connection for its key.</summary>
     public bool Remove(int slot)
     {
-        var key = _slab[slot].ToFlowKey(_v6);
+        var key = _slab[slot].ToFlowKey(_v6, _vlanLinks);
         int hash = key.GetHashCode();
         if (Find(key, hash, out int hole) != slot)
             return false;

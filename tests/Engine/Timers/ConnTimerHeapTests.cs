@@ -27,9 +27,9 @@ public class ConnTimerHeapTests
     {
         Assert.True(heap.TryPeek(out int slot, out long time));
         ref var conn = ref _slab[slot];
-        Assert.True(conn.Timers.TryGetEarliest(conn.Cold, out int index, out long earliest, out _));
+        Assert.True(conn.TryGetEarliestTimer(out int index, out long earliest, out _));
         Assert.Equal(time, earliest);
-        var timer = conn.Timers.RemoveAt(index, conn.Cold);
+        var timer = conn.RemoveTimerAt(index);
         heap.Update(slot);
         return (slot, timer);
     }
@@ -60,8 +60,8 @@ public class ConnTimerHeapTests
         {
             (b, ConnTimerKind.DnsExpire, 3), (a, ConnTimerKind.TcpExpire, 0), (b, ConnTimerKind.Inactivity, 1), (a, ConnTimerKind.TcpAttempt, 2),
         }, order);
-        Assert.Equal(0, _slab[a].Timers.HeapSlot);
-        Assert.Equal(0, _slab[b].Timers.HeapSlot);
+        Assert.Equal(0, _slab[a].HeapSlot);
+        Assert.Equal(0, _slab[b].HeapSlot);
     }
 
     [Fact]
@@ -106,14 +106,14 @@ public class ConnTimerHeapTests
             else if (op < 7)
             {
                 int kinds = 1 << rng.Next(5) | 1 << rng.Next(5);
-                conn.Timers.Cancel(kinds, conn.Cold);
+                conn.CancelTimers(kinds);
                 all.RemoveAll(t => t.conn == slot && (kinds & (1 << (int)t.kind)) != 0);
                 heap.Update(slot);
             }
             else if (op < 8)
             {
                 heap.Remove(slot);
-                conn.Timers.Clear(conn.Cold);
+                conn.ClearTimers();
                 all.RemoveAll(t => t.conn == slot);
             }
             else if (heap.Count > 0)
@@ -137,13 +137,13 @@ public class ConnTimerHeapTests
         ref var conn = ref _slab[slot];
         for (uint i = 0; i < 7; i++)
             conn.AddTimer(new PendingTimer(70 - i * 10, i, (ConnTimerKind)(i % 5)));
-        Assert.Equal(7, conn.Timers.Count);
+        Assert.Equal(7, conn.TimerCount);
         Assert.NotNull(conn.Cold?.TimersMore);
         var popped = new List<(long, ConnTimerKind)>();
-        while (conn.Timers.TryGetEarliest(conn.Cold, out int index, out _, out _))
+        while (conn.TryGetEarliestTimer(out int index, out _, out _))
         {
-            popped.Add((conn.Timers.RemoveAt(index, conn.Cold) is var t ? (t.Time, t.Kind) : default));
-            if (conn.Timers.Count <= ConnTimerSet.InlineCapacity)
+            popped.Add((conn.RemoveTimerAt(index) is var t ? (t.Time, t.Kind) : default));
+            if (conn.TimerCount <= Connection.InlineTimers)
                 Assert.Null(conn.Cold!.TimersMore);
         }
         Assert.Equal(new (long, ConnTimerKind)[]
@@ -151,6 +151,6 @@ public class ConnTimerHeapTests
             (10, ConnTimerKind.TcpExpire), (20, ConnTimerKind.Inactivity), (30, ConnTimerKind.DnsExpire),
             (40, ConnTimerKind.TcpCloseDelete), (50, ConnTimerKind.TcpAttempt), (60, ConnTimerKind.TcpExpire), (70, ConnTimerKind.Inactivity),
         }, popped);
-        Assert.Equal(0, conn.Timers.Count);
+        Assert.Equal(0, conn.TimerCount);
     }
 }

@@ -69,8 +69,8 @@ public class ConnectionTableTests
         Assert.Equal(b, table.Find(v6));
         Assert.False(_slab[a].IsV6);
         Assert.True(_slab[b].IsV6);
-        Assert.Equal(v4, _slab[a].ToFlowKey(_v6));
-        Assert.Equal(v6, _slab[b].ToFlowKey(_v6));
+        Assert.Equal(v4, _slab[a].ToFlowKey(_v6, null));
+        Assert.Equal(v6, _slab[b].ToFlowKey(_v6, null));
     }
 
     [Fact]
