@@ -166,11 +166,21 @@ public sealed class ConnTracker
         if (!Sse.IsSupported)
             return;
         byte* at = (byte*)Unsafe.AsPointer(ref conn);
-        // The entry spans at most three cache lines; prefetching its last byte's line covers an unaligned start.
+        // The entry spans at most three cache lines (the lookup has just read its key).
         Sse.Prefetch0(at);
         Sse.Prefetch0(at + 64);
         Sse.Prefetch0(at + Unsafe.SizeOf<Connection>() - 1);
+        // A connection carrying data reads its cold part on most packets: bring that in too.
+        if (conn.Cold is { } cold)
+        {
+            byte* c = (byte*)Unsafe.As<ConnCold, nint>(ref cold);
+            for (int line = 0; line < ColdPrefetchLines; line++)
+                Sse.Prefetch0(c + line * 64);
+        }
     }
+
+    // The cold object's header, endpoints' cold parts and the fields after them (~290 bytes).
+    private const int ColdPrefetchLines = 5;
 
     /// <summary>Tracks one packet, after expiring the timers due at its time.</summary>
     public void Process(in PacketSummary p) => Process(p, 0);

@@ -1,0 +1,147 @@
+using ConnTrack.Engine.Config;
+using ConnTrack.Engine.Decoding;
+using ConnTrack.Engine.Net;
+using ConnTrack.Engine.Tracking;
+using Xunit;
+using static ConnTrack.Engine.Tests.Tracking.Pkt;
+
+namespace ConnTrack.Engine.Tests.Tracking;
+
+/// <summary>
+/// The slab layout's moving parts seen through the tracker: link contexts (MACs, VLANs) held once and swapped on
+/// flips, VLAN ids of a VLAN-aware key kept in the link context, slots reused, stale hints ignored.
+/// </summary>
+public class SlabTrackerTests
+{
+    private const ulong MacA = 0x0000_0A0A_0A0A_0A0A, MacB = 0x0000_0B0B_0B0B_0B0B;
+
+    private static PacketSummary Tagged(PacketSummary p, ushort vlan, ulong srcMac, ulong dstMac) =>
+        p with { HasVlan = true, Vlan = vlan, HasMacs = true, SrcMac = srcMac, DstMac = dstMac };
+
+    [Fact]
+    public void AVlanAwareKeySeparatesTheSameTupleOnTwoVlansAndRecordsEachOnesIds()
+    {
+        var options = new ConnTrackOptions { VlanAwareConnKey = true };
+        var records = Run(options,
+            Tagged(Udp(0, "10.0.0.1", 5000, "10.0.0.2", 53, 30), 10, MacA, MacB),
+            Tagged(Udp(1, "10.0.0.1", 5000, "10.0.0.2", 53, 30), 20, MacA, MacB),
+            Tagged(Udp(2, "10.0.0.2", 53, "10.0.0.1", 5000, 60), 10, MacB, MacA),
+            Tagged(Udp(3, "10.0.0.1", 5000, "10.0.0.2", 53, 30), 0, MacA, MacB));
+        Assert.Equal(3, records.Count);
+        var byVlan = records.ToDictionary(r => r.Vlan!.Value);
+        Assert.Equal("Dd", byVlan[10].History);
+        Assert.Equal(1UL, byVlan[10].RespPkts);
+        Assert.Equal("D", byVlan[20].History);
+        Assert.Equal("D", byVlan[0].History); // VLAN id 0 is a tag, told apart from "untagged"
+    }
+
+    [Fact]
+    public void WithoutAVlanAwareKeyTheTupleIsOneConnectionWithTheFirstPacketsVlan()
+    {
+        var records = Run(new ConnTrackOptions(),
+            Tagged(Udp(0, "10.0.0.1", 5000, "10.0.0.2", 53, 30), 10, MacA, MacB),
+            Tagged(Udp(1, "10.0.0.1", 5000, "10.0.0.2", 53, 30), 20, MacA, MacB));
+        var rec = Assert.Single(records);
+        Assert.Equal((ushort)10, rec.Vlan);
+        Assert.Null(rec.InnerVlan);
+        Assert.Equal(2UL, rec.OrigPkts);
+    }
+
+    [Fact]
+    public void TheLinkAddressesFollowAFlipOfRoles()
+    {
+        // The first packet comes from the DNS server's port: the roles flip, so the originator's MAC is the
+        // first packet's destination MAC.
+        var rec = Single(Tagged(Udp(0, "10.0.0.2", 53, "10.0.0.1", 5000, 60), 7, MacB, MacA));
+        Assert.Equal("10.0.0.1", rec.OrigH.ToString());
+        Assert.Equal(MacA, rec.OrigL2Addr);
+        Assert.Equal(MacB, rec.RespL2Addr);
+        Assert.Equal((ushort)7, rec.Vlan);
+    }
+
+    [Fact]
+    public void LinkContextsAreHeldOnceAndSpillToTheColdPartWhenTheTableIsFull()
+    {
+        var links = new LinkContexts(capacity: 2);
+        var a = new LinkContext(MacA, MacB, true, 0, 0, 0);
+        var b = new LinkContext(MacB, MacA, true, 0, 0, 0);
+        var c = new LinkContext(MacA, MacA, true, 5, 0, 0);
+        Assert.Equal(0, links.IdOf(default));
+        ushort idA = links.IdOf(a);
+        Assert.Equal(idA, links.IdOf(a with { }));
+        Assert.NotEqual(idA, links.IdOf(b));
+        Assert.Equal(2, links.Count);
+        Assert.Equal(LinkContexts.InCold, links.IdOf(c));
+
+        var conn = new Connection { Protocol = 17 };
+        conn.SetLink(c, links);
+        Assert.Equal(LinkContexts.InCold, conn.LinkId);
+        Assert.Equal(c, conn.Link(links));
+        conn.FlipRoles(links);
+        Assert.Equal(c.Swapped, conn.Link(links));
+        Assert.Equal((ushort)4, conn.Link(links).Vlan); // stored plus one
+    }
+
+    [Fact]
+    public void FreedSlotsAreReusedFirst()
+    {
+        var slab = new ConnectionSlab();
+        int a = slab.Allocate(), b = slab.Allocate(), c = slab.Allocate();
+        Assert.Equal((0, 1, 2), (a, b, c));
+        slab[b].StartTime = 42;
+        slab.Free(b);
+        slab.Free(a);
+        Assert.Equal(1, slab.Count);
+        Assert.Equal(a, slab.Allocate());
+        int again = slab.Allocate();
+        Assert.Equal(b, again);
+        Assert.Equal(0, slab[again].StartTime); // cleared
+        Assert.Equal(ConnStatus.Free, slab[again].Status);
+        Assert.Equal(3, slab.Count);
+        // Past a chunk: refs into the first chunk stay valid while the slab grows.
+        ref var first = ref slab[c];
+        first.StartTime = 7;
+        for (int i = 0; i < ConnectionSlab.ChunkSize * 2; i++)
+            slab.Allocate();
+        Assert.Equal(7, first.StartTime);
+        Assert.Equal(7, slab[c].StartTime);
+    }
+
+    [Fact]
+    public void AStaleHintToASlotReusedByAnotherConnectionIsIgnored()
+    {
+        var tracker = NewTracker(out var sink);
+        var first = Udp(0, "10.0.0.1", 5000, "10.0.0.2", 53, 30);
+        tracker.Process(first);
+        int hint = tracker.PrefetchConnection(first);
+        Assert.NotEqual(0, hint);
+        // The UDP connection ends (a minute of silence); another one takes its slot.
+        tracker.AdvanceTime(At(120_000));
+        Assert.Single(sink.Records);
+        var other = Udp(120_001, "10.0.0.3", 6000, "10.0.0.4", 123, 48);
+        tracker.Process(other);
+        Assert.Equal(hint, tracker.PrefetchConnection(other)); // the same slot
+
+        // The old hint with the first tuple's packet: a new connection, not a packet of the other one.
+        tracker.Process(Udp(120_002, "10.0.0.1", 5000, "10.0.0.2", 53, 30), hint);
+        Assert.Equal(2, tracker.OpenConnections);
+        tracker.FlushAll();
+        Assert.Equal(3, sink.Records.Count);
+        Assert.All(sink.Records, r => Assert.Equal(1UL, r.OrigPkts));
+        Assert.Equal(["10.0.0.1", "10.0.0.3", "10.0.0.1"], sink.Records.Select(r => r.OrigH.ToString()));
+    }
+
+    [Fact]
+    public void Ipv6AddressPairsAreFreedWithTheirConnections()
+    {
+        var tracker = NewTracker(out var sink);
+        for (int i = 0; i < 100; i++)
+            tracker.Process(Udp(i, $"2001:db8::{i + 1:x}", 5000, "2001:db8::ffff", 53, 30));
+        Assert.Equal(100, tracker.Ipv6Addresses.Count);
+        tracker.AdvanceTime(At(200_000));
+        Assert.Equal(100, sink.Records.Count);
+        Assert.Equal(0, tracker.Ipv6Addresses.Count);
+        Assert.Equal("2001:db8::1", sink.Records[0].OrigH.ToString());
+        Assert.Equal("2001:db8::ffff", sink.Records[0].RespH.ToString());
+    }
+}
