@@ -570,9 +570,11 @@ public sealed class ConnTracker
     /// <summary>Hands the record of the removed connection in <paramref name="slot"/> to the sink and frees the slot.</summary>
     private void Emit(int slot)
     {
-        var record = BuildRecord(ref _slab[slot]);
-        if (_slab[slot].IsV6)
-            _v6.Free((int)_slab[slot].KeyA);
+        ref var conn = ref _slab[slot];
+        var record = BuildRecord(ref conn);
+        if (conn.IsV6)
+            _v6.Free((int)conn.KeyA);
+        conn.ReleaseLink(Links);
         _slab.Free(slot);
         Sink.Write(record);
     }

@@ -157,11 +157,21 @@ internal partial struct Connection
     /// <summary>The first packet's link context: an id in the tracker's <see cref="LinkContexts"/>, 0 for none.</summary>
     internal ushort LinkId;
 
+    /// <summary>Sets the link context (giving back the one it had, if any).</summary>
     public void SetLink(in LinkContext context, LinkContexts contexts)
     {
-        LinkId = contexts.IdOf(context);
+        ushort previous = LinkId;
+        LinkId = contexts.Acquire(context);
+        contexts.Release(previous);
         if (LinkId == LinkContexts.InCold)
             ColdPart.Link = context;
+    }
+
+    /// <summary>Gives the link context back (the connection ends).</summary>
+    public void ReleaseLink(LinkContexts contexts)
+    {
+        contexts.Release(LinkId);
+        LinkId = 0;
     }
 
     public readonly LinkContext Link(LinkContexts contexts) => LinkId == LinkContexts.InCold ? Cold!.Link : contexts[LinkId];
@@ -305,7 +315,10 @@ internal partial struct Connection
     {
         _bits ^= OrigIsBBit;
         if (LinkId != 0)
-            SetLink(Link(contexts).Swapped, contexts);
+        {
+            var swapped = Link(contexts).Swapped;
+            SetLink(swapped, contexts);
+        }
         (_origPkts, _respPkts) = (_respPkts, _origPkts);
         (_origIpBytes, _respIpBytes) = (_respIpBytes, _origIpBytes);
         if (Cold is { } cold)

@@ -13,14 +13,25 @@ internal readonly record struct LinkContext(ulong OrigL2, ulong RespL2, bool Has
 
     /// <summary>The same context seen from the other side (the addresses swapped).</summary>
     public LinkContext Swapped => this with { OrigL2 = RespL2, RespL2 = OrigL2 };
+
+    public bool Equals(LinkContext other) =>
+        OrigL2 == other.OrigL2 && RespL2 == other.RespL2 && HasL2 == other.HasL2 &&
+        VlanPlus1 == other.VlanPlus1 && InnerVlanPlus1 == other.InnerVlanPlus1 && PppoePlus1 == other.PppoePlus1;
+
+    public override int GetHashCode()
+    {
+        ulong h = OrigL2 * 0x9E3779B97F4A7C15UL ^ RespL2 * 0xC2B2AE3D27D4EB4FUL ^
+                  (((ulong)VlanPlus1 << 48) | ((ulong)InnerVlanPlus1 << 32) | PppoePlus1) * 0x165667B19E3779F9UL ^ (HasL2 ? 1UL : 0UL);
+        return (int)(h ^ (h >> 29) ^ (h >> 47));
+    }
 }
 
 /// <summary>
-/// The distinct link contexts of the open connections' first packets, each held once: a connection stores a
-/// 16-bit id (a capture point sees few distinct MAC pairs, VLANs and PPPoE sessions). Id 0 is "none" (no MACs,
-/// no tags). When the table is full (65,534 contexts), further contexts go to the connection's cold part
-/// (<see cref="InCold"/>), so memory stays bounded whatever the traffic. Entries are never removed: the table is
-/// bounded by its capacity.
+/// The distinct link contexts of the open connections' first packets, each held once with a count of the
+/// connections using it: a connection stores a 16-bit id (a capture point sees few distinct MAC pairs, VLANs and
+/// PPPoE sessions at once). Id 0 is "none" (no MACs, no tags). A context no open connection uses is dropped and
+/// its id reused. When 65,534 distinct contexts are in use at once, further ones go to the connection's cold
+/// part (<see cref="InCold"/>), so memory stays bounded whatever the traffic.
 /// </summary>
 internal sealed class LinkContexts
 {
@@ -29,32 +40,63 @@ internal sealed class LinkContexts
 
     private readonly Dictionary<LinkContext, ushort> _ids = new();
     private readonly List<LinkContext> _contexts = [default];
+    private readonly List<int> _uses = [0];
+    private readonly Stack<ushort> _free = new();
     private LinkContext _last;
     private ushort _lastId;
     private readonly int _capacity;
 
     public LinkContexts(int capacity = InCold - 1) => _capacity = capacity;
 
-    public int Count => _contexts.Count - 1;
+    /// <summary>Distinct contexts in use.</summary>
+    public int Count => _ids.Count;
 
-    /// <summary>The id of <paramref name="context"/>, or <see cref="InCold"/> when it is new and the table is full.</summary>
-    public ushort IdOf(in LinkContext context)
+    /// <summary>
+    /// The id of <paramref name="context"/>, counted as one more use (to be given back with <see cref="Release"/>),
+    /// or <see cref="InCold"/> when it is new and the table is full.
+    /// </summary>
+    public ushort Acquire(in LinkContext context)
     {
         if (context == default)
             return 0;
+        ushort id;
         if (_lastId != 0 && context == _last)
-            return _lastId;
-        if (!_ids.TryGetValue(context, out ushort id))
+            id = _lastId;
+        else if (!_ids.TryGetValue(context, out id))
         {
-            if (_contexts.Count > _capacity)
+            if (_ids.Count >= _capacity)
                 return InCold;
-            id = (ushort)_contexts.Count;
-            _contexts.Add(context);
+            if (_free.Count > 0)
+            {
+                id = _free.Pop();
+                _contexts[id] = context;
+            }
+            else
+            {
+                id = (ushort)_contexts.Count;
+                _contexts.Add(context);
+                _uses.Add(0);
+            }
             _ids.Add(context, id);
         }
+        _uses[id]++;
         _last = context;
         _lastId = id;
         return id;
+    }
+
+    /// <summary>One use of <paramref name="id"/> fewer (0 and <see cref="InCold"/> are not counted).</summary>
+    public void Release(ushort id)
+    {
+        if (id == 0 || id == InCold)
+            return;
+        if (--_uses[id] > 0)
+            return;
+        _ids.Remove(_contexts[id]);
+        _contexts[id] = default;
+        _free.Push(id);
+        if (_lastId == id)
+            _lastId = 0;
     }
 
     public LinkContext this[ushort id] => _contexts[id];

@@ -60,18 +60,19 @@ public class SlabTrackerTests
     }
 
     [Fact]
-    public void LinkContextsAreHeldOnceAndSpillToTheColdPartWhenTheTableIsFull()
+    public void LinkContextsAreHeldOnceWhileInUseAndSpillToTheColdPartWhenTheTableIsFull()
     {
         var links = new LinkContexts(capacity: 2);
         var a = new LinkContext(MacA, MacB, true, 0, 0, 0);
         var b = new LinkContext(MacB, MacA, true, 0, 0, 0);
         var c = new LinkContext(MacA, MacA, true, 5, 0, 0);
-        Assert.Equal(0, links.IdOf(default));
-        ushort idA = links.IdOf(a);
-        Assert.Equal(idA, links.IdOf(a with { }));
-        Assert.NotEqual(idA, links.IdOf(b));
+        Assert.Equal(0, links.Acquire(default));
+        ushort idA = links.Acquire(a);
+        Assert.Equal(idA, links.Acquire(a with { })); // two uses
+        ushort idB = links.Acquire(b);
+        Assert.NotEqual(idA, idB);
         Assert.Equal(2, links.Count);
-        Assert.Equal(LinkContexts.InCold, links.IdOf(c));
+        Assert.Equal(LinkContexts.InCold, links.Acquire(c));
 
         var conn = new Connection { Protocol = 17 };
         conn.SetLink(c, links);
@@ -80,6 +81,45 @@ public class SlabTrackerTests
         conn.FlipRoles(links);
         Assert.Equal(c.Swapped, conn.Link(links));
         Assert.Equal((ushort)4, conn.Link(links).Vlan); // stored plus one
+
+        // b's only use ends: its id is free for c.
+        links.Release(idB);
+        Assert.Equal(1, links.Count);
+        ushort idC = links.Acquire(c);
+        Assert.Equal(idB, idC);
+        Assert.Equal(c, links[idC]);
+        // a is still used once after one release.
+        links.Release(idA);
+        Assert.Equal(idA, links.Acquire(a));
+        Assert.Equal(a, links[idA]);
+    }
+
+    [Fact]
+    public void AFlipMovesTheConnectionToTheSwappedContextAndGivesTheOldOneBack()
+    {
+        var links = new LinkContexts();
+        var a = new LinkContext(MacA, MacB, true, 3, 0, 0);
+        var conn = new Connection { Protocol = 17 };
+        conn.SetLink(a, links);
+        Assert.Equal(1, links.Count);
+        conn.FlipRoles(links);
+        Assert.Equal(a.Swapped, conn.Link(links));
+        Assert.Equal(1, links.Count); // a is no longer used
+        conn.ReleaseLink(links);
+        Assert.Equal(0, links.Count);
+    }
+
+    [Fact]
+    public void TheLinkTableFollowsTheOpenConnections()
+    {
+        var tracker = NewTracker(out var sink);
+        for (int i = 0; i < 200; i++)
+            tracker.Process(Tagged(Udp(i, $"10.0.{i >> 8}.{i & 255}", 5000, "10.9.9.9", 53, 30), 1, MacA + (ulong)i, MacB));
+        Assert.Equal(200, tracker.Links.Count);
+        tracker.AdvanceTime(At(200_000));
+        Assert.Equal(200, sink.Records.Count);
+        Assert.Equal(0, tracker.Links.Count);
+        Assert.Equal(MacA + 7, sink.Records[7].OrigL2Addr);
     }
 
     [Fact]
