@@ -174,13 +174,14 @@ public sealed class ConnTracker
         if (conn.Cold is { } cold)
         {
             byte* c = (byte*)Unsafe.As<ConnCold, nint>(ref cold);
-            for (int line = 0; line < ColdPrefetchLines; line++)
-                Sse.Prefetch0(c + line * 64);
+            Sse.Prefetch0(c);
+            Sse.Prefetch0(c + 64);
+            Sse.Prefetch0(c + ColdObjectBytes - 1);
         }
     }
 
-    // The cold object's header, endpoints' cold parts and the fields after them (~290 bytes).
-    private const int ColdPrefetchLines = 5;
+    // The cold object: header, the endpoints' cold parts, missed bytes, the rare part's reference.
+    private const int ColdObjectBytes = 128;
 
     /// <summary>Tracks one packet, after expiring the timers due at its time.</summary>
     public void Process(in PacketSummary p) => Process(p, 0);

@@ -152,6 +152,12 @@ internal partial struct Connection
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ConnCold NewCold() => Cold = new ConnCold();
 
+    /// <summary>The rarest values (in the cold part's own rare part), created on first use.</summary>
+    public ConnRare RarePart => ColdPart.RarePart;
+
+    /// <summary>The rare part, or null.</summary>
+    public readonly ConnRare? Rare => Cold?.Rare;
+
     // ---- link context ----
 
     /// <summary>The first packet's link context: an id in the tracker's <see cref="LinkContexts"/>, 0 for none.</summary>
@@ -164,7 +170,7 @@ internal partial struct Connection
         LinkId = contexts.Acquire(context);
         contexts.Release(previous);
         if (LinkId == LinkContexts.InCold)
-            ColdPart.Link = context;
+            RarePart.Link = context;
     }
 
     /// <summary>Gives the link context back (the connection ends).</summary>
@@ -174,7 +180,7 @@ internal partial struct Connection
         LinkId = 0;
     }
 
-    public readonly LinkContext Link(LinkContexts contexts) => LinkId == LinkContexts.InCold ? Cold!.Link : contexts[LinkId];
+    public readonly LinkContext Link(LinkContexts contexts) => LinkId == LinkContexts.InCold ? Cold!.Rare!.Link : contexts[LinkId];
 
     // ---- times ----
 
@@ -188,27 +194,27 @@ internal partial struct Connection
 
     private uint _origPkts, _respPkts, _origIpBytes, _respIpBytes;
 
-    public readonly ulong OrigPkts => ((ulong)(Cold?.OrigPktsHi ?? 0) << 32) | _origPkts;
-    public readonly ulong RespPkts => ((ulong)(Cold?.RespPktsHi ?? 0) << 32) | _respPkts;
-    public readonly ulong OrigIpBytes => ((ulong)(Cold?.OrigIpBytesHi ?? 0) << 32) | _origIpBytes;
-    public readonly ulong RespIpBytes => ((ulong)(Cold?.RespIpBytesHi ?? 0) << 32) | _respIpBytes;
+    public readonly ulong OrigPkts => ((ulong)(Rare?.OrigPktsHi ?? 0) << 32) | _origPkts;
+    public readonly ulong RespPkts => ((ulong)(Rare?.RespPktsHi ?? 0) << 32) | _respPkts;
+    public readonly ulong OrigIpBytes => ((ulong)(Rare?.OrigIpBytesHi ?? 0) << 32) | _origIpBytes;
+    public readonly ulong RespIpBytes => ((ulong)(Rare?.RespIpBytesHi ?? 0) << 32) | _respIpBytes;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void CountPacket(bool isOrig, uint ipLength)
     {
         if (isOrig)
         {
-            if (++_origPkts == 0) ColdPart.OrigPktsHi++;
+            if (++_origPkts == 0) RarePart.OrigPktsHi++;
             uint before = _origIpBytes;
             _origIpBytes = before + ipLength;
-            if (_origIpBytes < before) ColdPart.OrigIpBytesHi++;
+            if (_origIpBytes < before) RarePart.OrigIpBytesHi++;
         }
         else
         {
-            if (++_respPkts == 0) ColdPart.RespPktsHi++;
+            if (++_respPkts == 0) RarePart.RespPktsHi++;
             uint before = _respIpBytes;
             _respIpBytes = before + ipLength;
-            if (_respIpBytes < before) ColdPart.RespIpBytesHi++;
+            if (_respIpBytes < before) RarePart.RespIpBytesHi++;
         }
     }
 
@@ -233,12 +239,12 @@ internal partial struct Connection
             for (int i = 0; i < _historyInline; i++)
                 chars[i] = (char)(byte)(_history >> (8 * i));
             for (int i = _historyInline; i < n; i++)
-                chars[i] = (char)Cold!.HistoryMore![i - InlineHistory];
+                chars[i] = (char)Cold!.Rare!.HistoryMore![i - InlineHistory];
             return new string(chars);
         }
     }
 
-    public readonly int HistoryLength => _historyInline + (Cold?.HistoryMoreLength ?? 0);
+    public readonly int HistoryLength => _historyInline + (Rare?.HistoryMoreLength ?? 0);
 
     public void AddHistory(char code)
     {
@@ -255,7 +261,7 @@ internal partial struct Connection
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void AddHistoryBeyondInline(char code)
     {
-        var cold = ColdPart;
+        var cold = RarePart;
         int index = cold.HistoryMoreLength;
         if (cold.HistoryMore is null || index == cold.HistoryMore.Length)
             Array.Resize(ref cold.HistoryMore, Math.Max(8, index * 2));
@@ -267,8 +273,8 @@ internal partial struct Connection
     {
         _history = 0;
         _historyInline = 0;
-        if (Cold is { } cold)
-            cold.HistoryMoreLength = 0;
+        if (Rare is { } rare)
+            rare.HistoryMoreLength = 0;
     }
 
     /// <summary>History mask bit shift for the responder (its bits are the originator's shifted left by this).</summary>
@@ -321,7 +327,7 @@ internal partial struct Connection
         }
         (_origPkts, _respPkts) = (_respPkts, _origPkts);
         (_origIpBytes, _respIpBytes) = (_respIpBytes, _origIpBytes);
-        if (Cold is { } cold)
+        if (Rare is { } cold)
         {
             (cold.OrigPktsHi, cold.RespPktsHi) = (cold.RespPktsHi, cold.OrigPktsHi);
             (cold.OrigIpBytesHi, cold.RespIpBytesHi) = (cold.RespIpBytesHi, cold.OrigIpBytesHi);
@@ -384,7 +390,7 @@ internal partial struct Connection
     private readonly PendingTimer GetTimer(int i) =>
         i < InlineTimers
             ? new PendingTimer(_timerTimes[i], TimerSeq(i), (ConnTimerKind)((_timerKinds >> (3 * i)) & 7))
-            : Cold!.TimersMore![i - InlineTimers];
+            : Cold!.Rare!.TimersMore![i - InlineTimers];
 
     private void SetTimer(int i, in PendingTimer timer)
     {
@@ -395,7 +401,7 @@ internal partial struct Connection
             _timerKinds = (ushort)((_timerKinds & ~(7 << (3 * i))) | ((int)timer.Kind << (3 * i)));
         }
         else
-            Cold!.TimersMore![i - InlineTimers] = timer;
+            Cold!.Rare!.TimersMore![i - InlineTimers] = timer;
     }
 
     public void AddTimer(in PendingTimer timer)
@@ -403,7 +409,7 @@ internal partial struct Connection
         int n = _timerCount;
         if (n >= InlineTimers)
         {
-            var cold = ColdPart;
+            var cold = RarePart;
             int extra = n - InlineTimers;
             if (cold.TimersMore is null || extra == cold.TimersMore.Length)
                 Array.Resize(ref cold.TimersMore, Math.Max(2, extra * 2));
@@ -444,7 +450,7 @@ internal partial struct Connection
             }
             else
             {
-                ref var more = ref Cold!.TimersMore![i - InlineTimers];
+                ref var more = ref Cold!.Rare!.TimersMore![i - InlineTimers];
                 t = more.Time;
                 s = more.Seq;
             }
@@ -466,7 +472,7 @@ internal partial struct Connection
             SetTimer(index, GetTimer(last));
         _timerCount = (byte)last;
         if (last == InlineTimers)
-            Cold!.TimersMore = null; // back to inline only
+            Cold!.Rare!.TimersMore = null; // back to inline only
         return taken;
     }
 
@@ -474,8 +480,8 @@ internal partial struct Connection
     {
         _timerCount = 0;
         _timerKinds = 0;
-        if (Cold is not null)
-            Cold.TimersMore = null;
+        if (Rare is { } rare)
+            rare.TimersMore = null;
     }
 
     // ---- transport state: the TCP endpoints, or for UDP/ICMP the payload counts in the same bytes ----

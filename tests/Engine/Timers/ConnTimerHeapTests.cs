@@ -131,20 +131,20 @@ public class ConnTimerHeapTests
     }
 
     [Fact]
-    public void MoreTimersThanFitInlineAreKeptInTheColdPartAndDroppedWhenBackToThree()
+    public void MoreTimersThanFitInlineAreKeptInTheRarePartAndDroppedWhenBackToThree()
     {
         int slot = NewConn(1);
         ref var conn = ref _slab[slot];
         for (uint i = 0; i < 7; i++)
             conn.AddTimer(new PendingTimer(70 - i * 10, i, (ConnTimerKind)(i % 5)));
         Assert.Equal(7, conn.TimerCount);
-        Assert.NotNull(conn.Cold?.TimersMore);
+        Assert.NotNull(conn.Rare?.TimersMore);
         var popped = new List<(long, ConnTimerKind)>();
         while (conn.TryGetEarliestTimer(out int index, out _, out _))
         {
             popped.Add((conn.RemoveTimerAt(index) is var t ? (t.Time, t.Kind) : default));
             if (conn.TimerCount <= Connection.InlineTimers)
-                Assert.Null(conn.Cold!.TimersMore);
+                Assert.Null(conn.Rare!.TimersMore);
         }
         Assert.Equal(new (long, ConnTimerKind)[]
         {

@@ -25,12 +25,12 @@ public class ConnectionLayoutTests
             c.CountPacket(isOrig: true, uint.MaxValue); // 3 * (2^32 - 1) bytes
         Assert.Equal(3UL, c.OrigPkts);
         Assert.Equal(3UL * uint.MaxValue, c.OrigIpBytes);
-        Assert.NotNull(c.Cold);
+        Assert.NotNull(c.Rare);
         Assert.Equal(0UL, c.RespPkts);
 
         var d = new Connection();
         d.CountPacket(isOrig: false, 40);
-        Assert.Null(d.Cold); // no carry: nothing cold
+        Assert.Null(d.Cold); // no carry: nothing cold or rare
         Assert.Equal(1UL, d.RespPkts);
         Assert.Equal(40UL, d.RespIpBytes);
     }

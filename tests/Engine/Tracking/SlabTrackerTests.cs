@@ -184,4 +184,29 @@ public class SlabTrackerTests
         Assert.Equal("2001:db8::1", sink.Records[0].OrigH.ToString());
         Assert.Equal("2001:db8::ffff", sink.Records[0].RespH.ToString());
     }
+    [Fact]
+    public void OnlyDataCreatesTheColdPartAndOnlyAnomaliesTheRarePart()
+    {
+        const uint C = 1000, S = 5000;
+        var tracker = NewTracker(out _);
+        PacketSummary Cl(long t, TcpFlags f, uint seq, uint ack, int len = 0) => Tcp(t, "10.0.0.1", 40000, "10.0.0.2", 80, f, seq, ack, len);
+        PacketSummary Sv(long t, TcpFlags f, uint seq, uint ack, int len = 0) => Tcp(t, "10.0.0.2", 80, "10.0.0.1", 40000, f, seq, ack, len);
+        ref Connection Conn() => ref tracker[tracker.PrefetchConnection(Cl(0, Syn, C, 0)) - 1];
+
+        tracker.Process(Cl(0, Syn, C, 0));
+        tracker.Process(Sv(1, SynAck, S, C + 1));
+        tracker.Process(Cl(2, Ack, C + 1, S + 1));
+        Assert.Null(Conn().Cold); // handshake only: the slab entry is all there is
+
+        tracker.Process(Cl(3, PshAck, C + 1, S + 1, 100));
+        tracker.Process(Sv(4, PshAck, S + 1, C + 101, 300));
+        tracker.Process(Cl(5, Ack, C + 101, S + 301));
+        Assert.NotNull(Conn().Cold); // data: reassembly bookkeeping
+        Assert.Null(Conn().Rare);
+        Assert.Equal("ShADd", Conn().History);
+
+        tracker.Process(Cl(6, PshAck, C + 1, S + 301, 100)); // a retransmission: a logarithmic counter
+        Assert.NotNull(Conn().Rare);
+        Assert.Equal("ShADdT", Conn().History);
+    }
 }

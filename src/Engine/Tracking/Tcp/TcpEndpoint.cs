@@ -96,8 +96,8 @@ internal struct TcpEndpoint
 }
 
 /// <summary>
-/// The cold part of a TCP endpoint: what data, FINs, RSTs, gaps and anomalies need. Created (with the connection's
-/// <see cref="ConnCold"/>) the first time one of these values leaves its initial value.
+/// The cold part of a TCP endpoint, what data and FINs need: the reassembly bookkeeping and the FIN's sequences.
+/// In the connection's <see cref="ConnCold"/>, created the first time one of these values leaves its initial value.
 /// </summary>
 internal struct TcpEndpointCold
 {
@@ -110,12 +110,7 @@ internal struct TcpEndpointCold
     /// <summary>The values of an endpoint that has no cold part yet.</summary>
     public const ulong InitialReassemSeq = 1;
 
-    public ulong HistLastSyn, HistLastFin, HistLastRst;
-    public ulong FinSeq;
-
-    // Logarithmic history letters: the n-th letter appears at 1, 10, 100, ... events.
-    public uint ChecksumCount, RetransmitCount, ZeroWindowCount, GapCount;
-    public byte ChecksumScale, RetransmitScale, ZeroWindowScale, GapScale;
+    public ulong FinSeq, HistLastFin;
 
     // Reassembly bookkeeping (no payload kept): the next relative seq to deliver, the trim point, and the
     // ranges received beyond a hole, sorted and merged.
@@ -125,4 +120,17 @@ internal struct TcpEndpointCold
     public ulong BufferedAcked; // delivered but not yet acked bytes, for the excessive-data rule
 
     public readonly bool HasUndeliveredData => Above is { Count: > 0 };
+}
+
+/// <summary>
+/// The rarest part of a TCP endpoint: the SYN/RST history sequences (0 until a SYN or RST at another relative
+/// sequence) and the logarithmic history counters. In the connection's <see cref="ConnRare"/>.
+/// </summary>
+internal struct TcpEndpointRare
+{
+    public ulong HistLastSyn, HistLastRst;
+
+    // Logarithmic history letters: the n-th letter appears at 1, 10, 100, ... events.
+    public uint ChecksumCount, RetransmitCount, ZeroWindowCount, GapCount;
+    public byte ChecksumScale, RetransmitScale, ZeroWindowScale, GapScale;
 }

@@ -86,6 +86,13 @@ internal partial struct Connection
         return ref e.IsSecond ? ref cold.Second : ref cold.First;
     }
 
+    /// <summary>The rare part of endpoint <paramref name="e"/> (creating the connection's cold and rare parts if needed).</summary>
+    private ref TcpEndpointRare RareOf(in TcpEndpoint e)
+    {
+        var rare = RarePart;
+        return ref e.IsSecond ? ref rare.Second : ref rare.First;
+    }
+
     private readonly ulong LastReassemSeqOf(in TcpEndpoint e) =>
         Cold is null ? TcpEndpointCold.InitialReassemSeq : e.IsSecond ? Cold.Second.LastReassemSeq : Cold.First.LastReassemSeq;
 
@@ -96,18 +103,28 @@ internal partial struct Connection
     /// <summary>The relative sequence of the endpoint's last SYN (0), FIN (1) or RST (2) for the history; 0 until one is set.</summary>
     private readonly ulong HistLastOf(in TcpEndpoint e, int which)
     {
-        if (Cold is null) return 0;
-        ref readonly var k = ref e.IsSecond ? ref Cold.Second : ref Cold.First;
-        return which == 0 ? k.HistLastSyn : which == 1 ? k.HistLastFin : k.HistLastRst;
+        if (which == 1)
+        {
+            if (Cold is null) return 0;
+            return e.IsSecond ? Cold.Second.HistLastFin : Cold.First.HistLastFin;
+        }
+        if (Rare is not { } rare) return 0;
+        ref readonly var r = ref e.IsSecond ? ref rare.Second : ref rare.First;
+        return which == 0 ? r.HistLastSyn : r.HistLastRst;
     }
 
     private void SetHistLast(in TcpEndpoint e, int which, ulong seq)
     {
-        if (seq == 0 && Cold is null) return; // the value it has without a cold part
-        ref var k = ref ColdOf(e);
-        if (which == 0) k.HistLastSyn = seq;
-        else if (which == 1) k.HistLastFin = seq;
-        else k.HistLastRst = seq;
+        if (which == 1)
+        {
+            if (seq == 0 && Cold is null) return; // the value it has without a cold part
+            ColdOf(e).HistLastFin = seq;
+            return;
+        }
+        if (seq == 0 && Rare is null) return; // the value it has without a rare part
+        ref var r = ref RareOf(e);
+        if (which == 0) r.HistLastSyn = seq;
+        else r.HistLastRst = seq;
     }
 
     private void SetState(ref TcpEndpoint e, TcpEndpointState newState, ConnTracker t)
@@ -136,9 +153,9 @@ internal partial struct Connection
     private void EndpointAddHistory(in TcpEndpoint e, char code) => AddHistory(e.IsOrig ? code : char.ToLowerInvariant(code));
 
     /// <summary>A segment with a bad checksum from endpoint <paramref name="e"/>.</summary>
-    public void ChecksumError(ref TcpEndpoint e) => ScaledHistoryEntry(e.IsOrig ? 'C' : 'c', ref ColdOf(e).ChecksumCount, ref ColdOf(e).ChecksumScale);
-    private void DidRetransmit(ref TcpEndpoint e) => ScaledHistoryEntry(e.IsOrig ? 'T' : 't', ref ColdOf(e).RetransmitCount, ref ColdOf(e).RetransmitScale);
-    private void ZeroWindow(ref TcpEndpoint e) => ScaledHistoryEntry(e.IsOrig ? 'W' : 'w', ref ColdOf(e).ZeroWindowCount, ref ColdOf(e).ZeroWindowScale);
+    public void ChecksumError(ref TcpEndpoint e) => ScaledHistoryEntry(e.IsOrig ? 'C' : 'c', ref RareOf(e).ChecksumCount, ref RareOf(e).ChecksumScale);
+    private void DidRetransmit(ref TcpEndpoint e) => ScaledHistoryEntry(e.IsOrig ? 'T' : 't', ref RareOf(e).RetransmitCount, ref RareOf(e).RetransmitScale);
+    private void ZeroWindow(ref TcpEndpoint e) => ScaledHistoryEntry(e.IsOrig ? 'W' : 'w', ref RareOf(e).ZeroWindowCount, ref RareOf(e).ZeroWindowScale);
 
     /// <summary>Bytes endpoint <paramref name="e"/> sent (conn.log's orig_bytes/resp_bytes).</summary>
     public ulong Size(in TcpEndpoint e) => e.Size(Side(!e.IsOrig).State);
@@ -705,7 +722,7 @@ internal partial struct Connection
     private void Gap(ref TcpEndpoint e, ulong len, ConnTracker t)
     {
         bool clean = IsClean(e) && IsClean(Side(!e.IsOrig));
-        if (clean) ScaledHistoryEntry(e.IsOrig ? 'G' : 'g', ref ColdOf(e).GapCount, ref ColdOf(e).GapScale);
+        if (clean) ScaledHistoryEntry(e.IsOrig ? 'G' : 'g', ref RareOf(e).GapCount, ref RareOf(e).GapScale);
         if (clean || t.Options.ReportGapsForPartial)
             ColdPart.MissedBytes += len;
     }
