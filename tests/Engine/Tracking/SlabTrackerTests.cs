@@ -95,6 +95,30 @@ public class SlabTrackerTests
     }
 
     [Fact]
+    public void AnUnusedContextIsKeptUntilTheTableIsFullThenDroppedAndItsIdReused()
+    {
+        var links = new LinkContexts(capacity: 16);
+        var ids = new List<ushort>();
+        for (int i = 0; i < 16; i++)
+            ids.Add(links.Acquire(new LinkContext(MacA + (ulong)i, MacB, true, 0, 0, 0)));
+        Assert.Equal(16, ids.Distinct().Count());
+        for (int i = 0; i < 8; i++)
+            links.Release(ids[i]);
+        Assert.Equal(8, links.Count);
+        // A released context comes back with its id while it is kept.
+        Assert.Equal(ids[3], links.Acquire(new LinkContext(MacA + 3, MacB, true, 0, 0, 0)));
+        // A new one when full: the seven unused ones are dropped and an id of theirs reused.
+        ushort fresh = links.Acquire(new LinkContext(MacA + 100, MacB, true, 0, 0, 0));
+        Assert.Contains(fresh, ids.Take(8).Where(id => id != ids[3]));
+        Assert.Equal(new LinkContext(MacA + 100, MacB, true, 0, 0, 0), links[fresh]);
+        Assert.Equal(10, links.Count);
+        // The ones in use kept their ids and contexts.
+        for (int i = 8; i < 16; i++)
+            Assert.Equal(ids[i], links.Acquire(new LinkContext(MacA + (ulong)i, MacB, true, 0, 0, 0)));
+        Assert.Equal(new LinkContext(MacA + 3, MacB, true, 0, 0, 0), links[ids[3]]);
+    }
+
+    [Fact]
     public void AFlipMovesTheConnectionToTheSwappedContextAndGivesTheOldOneBack()
     {
         var links = new LinkContexts();
