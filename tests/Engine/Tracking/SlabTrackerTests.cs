@@ -233,4 +233,30 @@ public class SlabTrackerTests
         Assert.NotNull(Conn().Rare);
         Assert.Equal("ShADdT", Conn().History);
     }
+    [Fact]
+    public void PacketsOfAnOpenConnectionAllocateNothing()
+    {
+        const uint C = 1000, S = 5000;
+        var tracker = NewTracker(out _);
+        PacketSummary Cl(long t, TcpFlags f, uint seq, uint ack, int len = 0) => Tcp(t, "10.0.0.1", 40000, "10.0.0.2", 80, f, seq, ack, len);
+        var packets = new List<PacketSummary> { Cl(0, Syn, C, 0), Tcp(0, "10.0.0.2", 80, "10.0.0.1", 40000, SynAck, S, C + 1), Cl(2, Ack, C + 1, S + 1) };
+        // Data both ways, each segment acked, for 2,000 rounds (the cold part is created by the first one).
+        uint c = C + 1, s = S + 1;
+        for (int i = 0; i < 2000; i++)
+        {
+            packets.Add(Cl(3 + 2 * i, PshAck, c, s, 100));
+            c += 100;
+            packets.Add(Tcp(4 + 2 * i, "10.0.0.2", 80, "10.0.0.1", 40000, PshAck, s, c, 200));
+            s += 200;
+        }
+        var all = packets.ToArray();
+        for (int i = 0; i < 10; i++) // warm up: JIT, cold part
+            tracker.Process(all[i]);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 10; i < all.Length; i++)
+            tracker.Process(all[i], tracker.PrefetchConnection(all[i]));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.Equal(1, tracker.OpenConnections);
+    }
 }
