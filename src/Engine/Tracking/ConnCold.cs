@@ -5,14 +5,12 @@ namespace ConnTrack.Engine.Tracking;
 
 /// <summary>
 /// The part of a connection that only data and FINs need, created on first use and dropped with the connection:
-/// the TCP endpoints' reassembly bookkeeping and FIN sequences, and missed bytes. A SYN-only or handshake-only
+/// the TCP endpoints' reassembly bookkeeping and FIN sequences (a 120-byte object). A SYN-only or handshake-only
 /// connection never has one. The rarer values are one step further, in <see cref="Rare"/>.
 /// </summary>
 internal sealed class ConnCold
 {
     public TcpEndpointCold First = new(), Second = new();
-    /// <summary>Bytes of acked content gaps (conn.log's missed_bytes).</summary>
-    public ulong MissedBytes;
 
     /// <summary>The rarest values, null until needed.</summary>
     public ConnRare? Rare;
@@ -22,13 +20,15 @@ internal sealed class ConnCold
 
 /// <summary>
 /// What few connections need: the TCP endpoints' SYN/RST history sequences and logarithmic counters
-/// (retransmissions, zero windows, checksum errors, gaps), history letters beyond the inline ones, timers beyond
+/// (retransmissions, zero windows, checksum errors, gaps), missed bytes, history letters beyond the inline ones, timers beyond
 /// the inline ones, the upper halves of the packet and byte counters once one passes 2^32, and the link context
 /// when the tracker's table of distinct ones is full.
 /// </summary>
 internal sealed class ConnRare
 {
     public TcpEndpointRare First, Second;
+    /// <summary>Bytes of acked content gaps (conn.log's missed_bytes).</summary>
+    public ulong MissedBytes;
 
     public byte[]? HistoryMore;
     public int HistoryMoreLength;

@@ -180,8 +180,8 @@ public sealed class ConnTracker
         }
     }
 
-    // The cold object: header, the endpoints' cold parts, missed bytes, the rare part's reference.
-    private const int ColdObjectBytes = 128;
+    // The cold object: header, the endpoints' cold parts, the rare part's reference.
+    private const int ColdObjectBytes = 120;
 
     /// <summary>Tracks one packet, after expiring the timers due at its time.</summary>
     public void Process(in PacketSummary p) => Process(p, 0);

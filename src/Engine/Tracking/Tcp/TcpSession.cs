@@ -65,7 +65,7 @@ internal partial struct Connection
     public bool BothClosed => Orig.DidClose && Resp.DidClose;
 
     /// <summary>Bytes of acked content gaps (conn.log's missed_bytes).</summary>
-    public readonly ulong MissedBytes => Cold?.MissedBytes ?? 0;
+    public readonly ulong MissedBytes => Rare?.MissedBytes ?? 0;
 
     private void FlipEndpoints()
     {
@@ -724,7 +724,7 @@ internal partial struct Connection
         bool clean = IsClean(e) && IsClean(Side(!e.IsOrig));
         if (clean) ScaledHistoryEntry(e.IsOrig ? 'G' : 'g', ref RareOf(e).GapCount, ref RareOf(e).GapScale);
         if (clean || t.Options.ReportGapsForPartial)
-            ColdPart.MissedBytes += len;
+            RarePart.MissedBytes += len;
     }
 
     private static bool IsClean(in TcpEndpoint e) =>
