@@ -22,7 +22,7 @@ internal sealed class ConnCold
 /// What few connections need: the TCP endpoints' SYN/RST history sequences and logarithmic counters
 /// (retransmissions, zero windows, checksum errors, gaps), missed bytes, history letters beyond the inline ones, timers beyond
 /// the inline ones, the upper halves of the packet and byte counters once one passes 2^32, and the link context
-/// when the tracker's table of distinct ones is full.
+/// when the tracker's table of distinct ones is full, and the inactivity timeout when it has too many distinct ones.
 /// </summary>
 internal sealed class ConnRare
 {
@@ -40,4 +40,7 @@ internal sealed class ConnRare
 
     /// <summary>The link context when it is not in the tracker's table (<see cref="LinkContexts.InCold"/>).</summary>
     public LinkContext Link;
+
+    /// <summary>The inactivity timeout when the tracker knows too many distinct ones (<see cref="Connection.TimeoutInRare"/>).</summary>
+    public long InactivityTimeout;
 }

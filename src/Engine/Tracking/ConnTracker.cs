@@ -67,18 +67,25 @@ public sealed class ConnTracker
             TimeoutIndex(t);
     }
 
-    /// <summary>The index of <paramref name="timeout"/> among the distinct timeouts (added if new).</summary>
+    /// <summary>
+    /// The index of <paramref name="timeout"/> among the distinct timeouts (added if new), or
+    /// <see cref="Connection.TimeoutInRare"/> once 254 are known (the connection then keeps it in its rare part).
+    /// </summary>
     private byte TimeoutIndex(long timeout)
     {
         for (int i = 0; i < _timeouts.Length; i++)
             if (_timeouts[i] == timeout)
                 return (byte)i;
-        if (_timeouts.Length > byte.MaxValue)
-            throw new InvalidOperationException("More than 255 distinct inactivity timeouts.");
+        if (_timeouts.Length >= Connection.TimeoutInRare)
+            return Connection.TimeoutInRare;
         Array.Resize(ref _timeouts, _timeouts.Length + 1);
         _timeouts[^1] = timeout;
         return (byte)(_timeouts.Length - 1);
     }
+
+    /// <summary>The inactivity timeout of <paramref name="conn"/> (ns; 0 when none).</summary>
+    private long InactivityTimeout(in Connection conn) =>
+        conn.InactivityIndex == Connection.TimeoutInRare ? conn.Rare!.InactivityTimeout : _timeouts[conn.InactivityIndex];
 
     /// <summary>The slab entry of <paramref name="slot"/>.</summary>
     internal ref Connection this[int slot] => ref _slab[slot];
@@ -434,7 +441,7 @@ public sealed class ConnTracker
         {
             case ConnTimerKind.Inactivity:
             {
-                long timeout = _timeouts[conn.InactivityIndex];
+                long timeout = InactivityTimeout(conn);
                 if (conn.LastTime + timeout <= now) Remove(slot);
                 else Arm(slot, ConnTimerKind.Inactivity, conn.LastTime + timeout);
                 break;
@@ -498,12 +505,14 @@ public sealed class ConnTracker
     private void SetInactivityTimeout(int slot, long timeout)
     {
         ref var conn = ref _slab[slot];
-        if (timeout == _timeouts[conn.InactivityIndex]) return;
+        if (timeout == InactivityTimeout(conn)) return;
         conn.CancelTimers(Connection.TimerBit(ConnTimerKind.Inactivity));
         if (timeout > 0)
             conn.AddTimer(new PendingTimer(conn.LastTime + timeout, _timerSeq++, ConnTimerKind.Inactivity));
         _timers.Update(slot);
         conn.InactivityIndex = TimeoutIndex(timeout);
+        if (conn.InactivityIndex == Connection.TimeoutInRare)
+            conn.RarePart.InactivityTimeout = timeout;
     }
 
     // The TCP logic's callbacks: they act on the connection being delivered (the ref is that slot's entry).

@@ -190,6 +190,9 @@ internal partial struct Connection
     /// <summary>The inactivity timeout, as an index into the tracker's distinct timeouts (0: none yet).</summary>
     public byte InactivityIndex;
 
+    /// <summary>The <see cref="InactivityIndex"/> that says the timeout is in the rare part (more distinct timeouts than an index holds).</summary>
+    public const byte TimeoutInRare = byte.MaxValue;
+
     // ---- ConnSize counters: the low 32 bits inline, the high ones in the cold part once needed ----
 
     private uint _origPkts, _respPkts, _origIpBytes, _respIpBytes;

@@ -1,6 +1,7 @@
 using ConnTrack.Engine.Config;
 using ConnTrack.Engine.Decoding;
 using ConnTrack.Engine.Net;
+using ConnTrack.Engine.Records;
 using ConnTrack.Engine.Tracking;
 using Xunit;
 using static ConnTrack.Engine.Tests.Tracking.Pkt;
@@ -258,5 +259,33 @@ public class SlabTrackerTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
         Assert.Equal(1, tracker.OpenConnections);
+    }
+    [Fact]
+    public void InactivityTimeoutsBeyondTheTrackersIndexedOnesAreKeptExactly()
+    {
+        // 300 per-port timeouts, all distinct and all in use: more than a connection's one-byte index can name.
+        var options = new ConnTrackOptions { MaxTimerExpires = 0 }; // every due timer at once: this is about the timeouts
+        for (int i = 0; i < 300; i++)
+            options.PortInactivityTimeouts[new PortSpec((ushort)(1000 + i), TransportProto.Tcp)] = TimeSpan.FromSeconds(10 + i);
+        var tracker = NewTracker(out var sink, options);
+        const uint C = 1000, S = 5000;
+        for (int i = 0; i < 300; i++)
+        {
+            ushort port = (ushort)(1000 + i);
+            tracker.Process(Tcp(0, "10.0.0.1", 40000, "10.0.0.2", port, Syn, C, 0));
+            tracker.Process(Tcp(1, "10.0.0.2", port, "10.0.0.1", 40000, SynAck, S, C + 1));
+            tracker.Process(Tcp(2, "10.0.0.1", 40000, "10.0.0.2", port, Ack, C + 1, S + 1));
+        }
+        // Each connection ends exactly its port's timeout after its last packet (2 ms), not a millisecond before.
+        for (int i = 0; i < 300; i++)
+        {
+            long due = 2 + (10 + i) * 1000L;
+            tracker.AdvanceTime(At(due - 1));
+            Assert.Equal(i, sink.Records.Count);
+            tracker.AdvanceTime(At(due));
+            Assert.Equal(i + 1, sink.Records.Count);
+            Assert.Equal(1000 + i, sink.Records[i].RespP);
+        }
+        Assert.All(sink.Records, r => Assert.Equal("S1", r.ConnState));
     }
 }
