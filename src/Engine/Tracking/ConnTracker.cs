@@ -90,7 +90,7 @@ public sealed class ConnTracker
     /// <summary>The slab entry of <paramref name="slot"/>.</summary>
     internal ref Connection this[int slot] => ref _slab[slot];
 
-    /// <summary>The IPv6 address pairs of the open connections.</summary>
+    /// <summary>The IPv6 addresses of the open connections.</summary>
     internal Ipv6AddrStore Ipv6Addresses => _v6;
 
     internal ulong ExcessiveDataWithoutFurtherAcks { get; }
@@ -582,8 +582,7 @@ public sealed class ConnTracker
     {
         ref var conn = ref _slab[slot];
         var record = BuildRecord(ref conn);
-        if (conn.IsV6)
-            _v6.Free((int)conn.KeyA);
+        conn.ReleaseKey(_v6);
         conn.ReleaseLink(Links);
         _slab.Free(slot);
         Sink.Write(record);

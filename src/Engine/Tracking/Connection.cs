@@ -35,9 +35,9 @@ internal partial struct Connection
 {
     // ---- key ----
 
-    /// <summary>The key's first address (IPv4, host order), or for IPv6 the pair's index in the address store; a free entry's next free slot plus one.</summary>
+    /// <summary>The key's first address (IPv4, host order), or for IPv6 its id in the address store; a free entry's next free slot plus one.</summary>
     internal uint KeyA;
-    /// <summary>The key's second address (IPv4, host order); 0 for IPv6.</summary>
+    /// <summary>The key's second address (IPv4, host order), or for IPv6 its id in the address store.</summary>
     internal uint KeyB;
     public ushort PortA, PortB;
     public byte Protocol;
@@ -73,8 +73,8 @@ internal partial struct Connection
         }
         else
         {
-            KeyA = (uint)v6.Add(key.AddrA, key.AddrB);
-            KeyB = 0;
+            KeyA = (uint)v6.Acquire(key.AddrA);
+            KeyB = (uint)v6.Acquire(key.AddrB);
             _bits |= V6Bit;
         }
         PortA = key.PortA;
@@ -94,11 +94,19 @@ internal partial struct Connection
             return false;
         if (key.AddrA.IsIPv4 && key.AddrB.IsIPv4)
             return !IsV6 && KeyA == key.AddrA.IPv4Value && KeyB == key.AddrB.IPv4Value;
-        return IsV6 && v6.A((int)KeyA) == key.AddrA && v6.B((int)KeyA) == key.AddrB;
+        return IsV6 && v6[(int)KeyA] == key.AddrA && v6[(int)KeyB] == key.AddrB;
     }
 
-    public readonly IPAddr128 AddrA(Ipv6AddrStore v6) => IsV6 ? v6.A((int)KeyA) : IPAddr128.FromIPv4(KeyA);
-    public readonly IPAddr128 AddrB(Ipv6AddrStore v6) => IsV6 ? v6.B((int)KeyA) : IPAddr128.FromIPv4(KeyB);
+    public readonly IPAddr128 AddrA(Ipv6AddrStore v6) => IsV6 ? v6[(int)KeyA] : IPAddr128.FromIPv4(KeyA);
+    public readonly IPAddr128 AddrB(Ipv6AddrStore v6) => IsV6 ? v6[(int)KeyB] : IPAddr128.FromIPv4(KeyB);
+
+    /// <summary>Gives an IPv6 key's addresses back to the store (the connection ends).</summary>
+    public void ReleaseKey(Ipv6AddrStore v6)
+    {
+        if (!IsV6) return;
+        v6.Release((int)KeyA);
+        v6.Release((int)KeyB);
+    }
 
     /// <summary>
     /// Whether a VLAN-aware <paramref name="key"/>'s ids are this connection's: the ids of its first packet, which are
@@ -132,7 +140,7 @@ internal partial struct Connection
             return false;
         if (!IsV6)
             return addr.IsIPv4 && addr.IPv4Value == (b ? KeyB : KeyA);
-        return addr == (b ? v6.B((int)KeyA) : v6.A((int)KeyA));
+        return addr == v6[(int)(b ? KeyB : KeyA)];
     }
 
     /// <summary>Makes the key endpoint (<paramref name="addr"/>, <paramref name="port"/>) the originator.</summary>

@@ -197,12 +197,12 @@ public class SlabTrackerTests
     }
 
     [Fact]
-    public void Ipv6AddressPairsAreFreedWithTheirConnections()
+    public void Ipv6AddressesAreHeldOnceAndGivenBackWithTheirConnections()
     {
         var tracker = NewTracker(out var sink);
         for (int i = 0; i < 100; i++)
             tracker.Process(Udp(i, $"2001:db8::{i + 1:x}", 5000, "2001:db8::ffff", 53, 30));
-        Assert.Equal(100, tracker.Ipv6Addresses.Count);
+        Assert.Equal(101, tracker.Ipv6Addresses.Count); // 100 clients and the server, each once
         tracker.AdvanceTime(At(200_000));
         Assert.Equal(100, sink.Records.Count);
         Assert.Equal(0, tracker.Ipv6Addresses.Count);
@@ -287,5 +287,30 @@ public class SlabTrackerTests
             Assert.Equal(1000 + i, sink.Records[i].RespP);
         }
         Assert.All(sink.Records, r => Assert.Equal("S1", r.ConnState));
+    }
+    [Fact]
+    public void UnusedIpv6AddressesAreDroppedOnceTheyOutnumberTheUsedOnesAndTheirIdsReused()
+    {
+        var store = new Ipv6AddrStore();
+        static IPAddr128 Addr(int i) => new(0x2001_0db8_0000_0000UL, (ulong)i);
+        var ids = Enumerable.Range(0, 3000).Select(i => store.Acquire(Addr(i))).ToArray();
+        Assert.Equal(3000, ids.Distinct().Count());
+        Assert.Equal(ids[7], store.Acquire(Addr(7))); // the same address, the same id (two uses)
+        for (int i = 0; i < 3000; i++)
+            store.Release(ids[i]);
+        Assert.Equal(1, store.Count); // address 7 still has a use
+        // A kept unused address comes back with its id until the unused ones are dropped...
+        Assert.Equal(ids[8], store.Acquire(Addr(8)));
+        // ...which a new address triggers now (2,998 unused against 2 used): ids are reused.
+        int fresh = store.Acquire(Addr(5000));
+        Assert.Contains(fresh, ids);
+        Assert.Equal(Addr(5000), store[fresh]);
+        Assert.Equal(Addr(7), store[ids[7]]);
+        Assert.Equal(Addr(8), store[ids[8]]);
+        Assert.Equal(ids[7], store.Acquire(Addr(7)));
+        int nine = store.Acquire(Addr(9)); // dropped: comes back under some free id
+        Assert.Equal(Addr(9), store[nine]);
+        Assert.NotEqual(fresh, nine);
+        Assert.Equal(4, store.Count);
     }
 }
