@@ -40,7 +40,8 @@ public sealed class BenchArgs
           --module PATH        ConnTrack.psd1 or ConnTrack.dll to import (default: out/ConnTrack/ConnTrack.psd1, else the built dll)
           --results PATH       where to write the report (default bench/RESULTS.md)
           --no-peers           skip tshark and argus
-          --mem-connections N  half-open connections for the memory probe (default 1,000,000; 0 skips)
+          --mem-connections N  memory probe: N IPv4 and N IPv6 SYN-only connections, and N/5 (at most 200k)
+                       established ones that carried data (default 1,000,000; 0 skips)
           --stream-gb G        size of the streamed capture (default 10; --quick 0.5; 0 skips)
           --synflood N         (gen) write N SYNs with distinct tuples instead (the memory probe's traffic)
           --verify-frames N    frames checked with PacketDotNet before measuring (default 100,000)

@@ -148,7 +148,10 @@ public sealed class Report(
         if (memory is { Ok: true } && memory.Notes.TryGetValue("bytesPerConnection", out var bpc) &&
             double.TryParse(bpc, NumberStyles.Float, CultureInfo.InvariantCulture, out var perConn))
         {
-            sb.AppendLine($"| ≤ 200 B managed heap per tracked connection at {args.MemConnections:N0} open | {perConn:F0} B/connection ({memory.Notes["open"]} open) | {Verdict(perConn <= 200)} |");
+            string others = memory.Notes.TryGetValue("ipv6BytesPerConnection", out var v6) && memory.Notes.TryGetValue("establishedBytesPerConnection", out var est)
+                ? $"; IPv6 SYN-only {v6} B, established with data both ways {est} B ({memory.Notes["establishedOpen"]} open)"
+                : "";
+            sb.AppendLine($"| ≤ 200 B managed heap per tracked connection at {args.MemConnections:N0} open | {perConn:F0} B/connection, IPv4 SYN-only ({memory.Notes["open"]} open){others} | {Verdict(perConn <= 200)} |");
         }
         else if (memory is not null)
         {
@@ -240,10 +243,15 @@ public sealed class Report(
             sb.AppendLine();
             sb.AppendLine("## Memory per connection");
             sb.AppendLine();
-            sb.AppendLine($"{memory.Packets:N0} SYNs with distinct tuples, 1 µs apart, fed straight to the engine (no timer fires); " +
+            sb.AppendLine($"{memory.Packets:N0} IPv4 SYNs with distinct tuples, 1 µs apart, fed straight to the engine (no timer fires); " +
                           $"managed heap (GC.GetTotalMemory(true)) {Mb(long.Parse(memory.Notes["heapBefore"]))} before, " +
                           $"{Mb(long.Parse(memory.Notes["heapAfter"]))} with {memory.Notes["open"]} connections open: " +
                           $"**{memory.Notes["bytesPerConnection"]} B per connection**; peak RSS {Mb(memory.PeakRss)}.");
+            if (memory.Notes.TryGetValue("ipv6BytesPerConnection", out var v6Text))
+                sb.AppendLine($"The same with IPv6 SYNs: **{v6Text} B per connection** ({memory.Notes["ipv6Open"]} open). " +
+                              $"{memory.Notes["establishedOpen"]} established IPv4 connections that carried data both ways " +
+                              $"(SYN, SYN-ACK, ACK, a segment each way, an ack: {memory.Notes["establishedPackets"]} packets): " +
+                              $"**{memory.Notes["establishedBytesPerConnection"]} B per connection**.");
         }
         if (stream is { Ok: true })
         {

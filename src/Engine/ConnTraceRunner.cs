@@ -105,7 +105,7 @@ public sealed class ConnTraceRunner : IConnSink, ITraceRunner
         for (int i = 0; i < count; i++)
         {
             _tracker.Process(_batch[i], _hints[i]);
-            _hints[i] = null;
+            _hints[i] = 0;
         }
         failure?.Throw();
         return !atEnd;
@@ -114,7 +114,7 @@ public sealed class ConnTraceRunner : IConnSink, ITraceRunner
     /// <summary>Packets decoded ahead of tracking (the prefetch window).</summary>
     private const int BatchSize = 16;
     private readonly PacketSummary[] _batch = new PacketSummary[BatchSize];
-    private readonly Connection?[] _hints = new Connection?[BatchSize];
+    private readonly int[] _hints = new int[BatchSize]; // PrefetchConnection's hints (0: none)
 
     /// <summary>
     /// Reads and decodes up to <see cref="BatchSize"/> trackable packets into <see cref="_batch"/>. Decoding does

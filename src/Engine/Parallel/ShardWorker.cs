@@ -110,7 +110,7 @@ internal sealed class ShardWorker : IConnSink
 
     /// <summary>Entries looked ahead at a time: their connections are prefetched together, as the one-thread runner does.</summary>
     private const int Window = 32;
-    private readonly Connection?[] _hints = new Connection?[Window];
+    private readonly int[] _hints = new int[Window]; // PrefetchConnection's hints (0: none)
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first batch (a single pass never waits for tiering)
     private void Track(PacketBatch batch)
@@ -139,7 +139,7 @@ internal sealed class ShardWorker : IConnSink
                 if (shards[i] == me)
                 {
                     tracker.Process(packets[i], hints[i - start]);
-                    hints[i - start] = null;
+                    hints[i - start] = 0;
                 }
                 else
                 {

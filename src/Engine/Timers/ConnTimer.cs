@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace ConnTrack.Engine.Timers;
@@ -44,108 +43,19 @@ internal struct PendingTimer
         time < otherTime || (time == otherTime && (int)(seq - otherSeq) < 0);
 }
 
-[InlineArray(Capacity)]
-internal struct InlineTimers
+[InlineArray(Tracking.Connection.InlineTimers)]
+internal struct InlineTimerTimes
 {
-    public const int Capacity = 3;
-    private PendingTimer _first;
-}
-
-/// <summary>
-/// The timers a connection has pending, held inside the connection (Zeek keeps a connection's timers with it and
-/// cancels them all when it is removed). Three fit inline (a SYN-only TCP connection arms exactly three: expire,
-/// inactivity, attempt); more spill into a small array. Unordered: the earliest is found by a scan.
-/// </summary>
-internal struct ConnTimerSet
-{
-    private InlineTimers _inline;
-    private PendingTimer[]? _more;
-    private byte _count;
-
-    /// <summary>Position in the <see cref="ConnTimerHeap"/> plus one; 0 when not in it.</summary>
-    internal int HeapSlot;
-
-    public readonly int Count => _count;
-
-    [UnscopedRef]
-    private ref PendingTimer At(int i)
-    {
-        if (i < InlineTimers.Capacity)
-            return ref _inline[i];
-        return ref _more![i - InlineTimers.Capacity];
-    }
-
-    public void Add(in PendingTimer timer)
-    {
-        int n = _count;
-        if (n >= InlineTimers.Capacity)
-        {
-            int extra = n - InlineTimers.Capacity;
-            if (_more is null || extra == _more.Length)
-                Array.Resize(ref _more, Math.Max(2, extra * 2));
-        }
-        At(n) = timer;
-        _count = (byte)(n + 1);
-    }
-
-    /// <summary>Cancels every pending timer of one of the kinds in <paramref name="kinds"/> (a bit per kind).</summary>
-    public void Cancel(int kinds)
-    {
-        for (int i = 0; i < _count;)
-        {
-            if ((kinds & (1 << (int)At(i).Kind)) != 0)
-                RemoveAt(i);
-            else
-                i++;
-        }
-    }
-
-    public static int Bit(ConnTimerKind kind) => 1 << (int)kind;
-
-    /// <summary>The earliest pending timer (time, then arming order); false when none.</summary>
-    public bool TryGetEarliest(out int index, out long time, out uint seq)
-    {
-        index = -1;
-        time = 0;
-        seq = 0;
-        for (int i = 0; i < _count; i++)
-        {
-            ref var t = ref At(i);
-            if (index < 0 || PendingTimer.Before(t.Time, t.Seq, time, seq))
-            {
-                index = i;
-                time = t.Time;
-                seq = t.Seq;
-            }
-        }
-        return index >= 0;
-    }
-
-    public PendingTimer RemoveAt(int index)
-    {
-        var taken = At(index);
-        int last = _count - 1;
-        if (index != last)
-            At(index) = At(last);
-        _count = (byte)last;
-        if (last == InlineTimers.Capacity)
-            _more = null; // back to inline only
-        return taken;
-    }
-
-    public void Clear()
-    {
-        _count = 0;
-        _more = null;
-    }
+    private long _first;
 }
 
 /// <summary>
 /// Connections with pending timers, ordered by each one's earliest timer (time, then arming order): a binary
-/// min-heap indexed from the connections (<see cref="ConnTimerSet.HeapSlot"/>), so a connection's entry is
-/// updated or removed in O(log n) when its timers change or it is removed. Popping connections in this order
-/// fires timers in exactly the order of one queue holding every pending timer, as Zeek's TimerMgr does; but a
-/// removed connection leaves nothing behind, so the heap follows the open connections.
+/// min-heap of 16-byte entries (time, arming number, slab slot) indexed from the connections
+/// (<see cref="Tracking.Connection.HeapSlot"/>), so a connection's entry is updated or removed in O(log n) when its timers
+/// change or it is removed. Popping connections in this order fires timers in exactly the order of one queue
+/// holding every pending timer, as Zeek's TimerMgr does; but a removed connection leaves nothing behind, so the
+/// heap follows the open connections.
 /// </summary>
 internal sealed class ConnTimerHeap
 {
@@ -153,38 +63,41 @@ internal sealed class ConnTimerHeap
     {
         public long Time;
         public uint Seq;
-        public Tracking.Connection Conn;
+        public int Slot;
     }
 
+    private readonly Tracking.ConnectionSlab _slab;
     private Entry[] _heap = new Entry[64];
     private int _count;
 
+    public ConnTimerHeap(Tracking.ConnectionSlab slab) => _slab = slab;
+
     public int Count => _count;
 
-    /// <summary>The connection whose earliest timer is the earliest of all, and that timer's time.</summary>
-    public bool TryPeek(out Tracking.Connection conn, out long time)
+    /// <summary>The slot of the connection whose earliest timer is the earliest of all, and that timer's time.</summary>
+    public bool TryPeek(out int slot, out long time)
     {
         if (_count == 0)
         {
-            conn = null!;
+            slot = -1;
             time = 0;
             return false;
         }
-        conn = _heap[0].Conn;
+        slot = _heap[0].Slot;
         time = _heap[0].Time;
         return true;
     }
 
-    /// <summary>Puts <paramref name="conn"/> where its earliest pending timer belongs (out of the heap when it has none).</summary>
-    public void Update(Tracking.Connection conn)
+    /// <summary>Puts the connection in <paramref name="slot"/> where its earliest pending timer belongs (out of the heap when it has none).</summary>
+    public void Update(int slot)
     {
-        ref var timers = ref conn.Timers;
-        if (!timers.TryGetEarliest(out _, out long time, out uint seq))
+        ref var conn = ref _slab[slot];
+        if (!conn.TryGetEarliestTimer(out _, out long time, out uint seq))
         {
-            Remove(conn);
+            Remove(slot);
             return;
         }
-        int i = timers.HeapSlot - 1;
+        int i = conn.HeapSlot - 1;
         if (i < 0)
         {
             if (_count == _heap.Length)
@@ -193,19 +106,20 @@ internal sealed class ConnTimerHeap
         }
         else if (_heap[i].Time == time && _heap[i].Seq == seq)
             return; // earliest unchanged
-        var entry = new Entry { Time = time, Seq = seq, Conn = conn };
+        var entry = new Entry { Time = time, Seq = seq, Slot = slot };
         if (i > 0 && PendingTimer.Before(time, seq, _heap[(i - 1) >> 1].Time, _heap[(i - 1) >> 1].Seq))
             SiftUp(i, entry);
         else
             SiftDown(i, entry);
     }
 
-    public void Remove(Tracking.Connection conn)
+    public void Remove(int slot)
     {
-        int i = conn.Timers.HeapSlot - 1;
+        ref var conn = ref _slab[slot];
+        int i = conn.HeapSlot - 1;
         if (i < 0)
             return;
-        conn.Timers.HeapSlot = 0;
+        conn.HeapSlot = 0;
         int last = --_count;
         var moved = _heap[last];
         _heap[last] = default;
@@ -227,11 +141,11 @@ internal sealed class ConnTimerHeap
             if (!PendingTimer.Before(entry.Time, entry.Seq, p.Time, p.Seq))
                 break;
             heap[i] = p;
-            p.Conn.Timers.HeapSlot = i + 1;
+            _slab[p.Slot].HeapSlot = i + 1;
             i = parent;
         }
         heap[i] = entry;
-        entry.Conn.Timers.HeapSlot = i + 1;
+        _slab[entry.Slot].HeapSlot = i + 1;
     }
 
     private void SiftDown(int i, in Entry entry)
@@ -249,11 +163,11 @@ internal sealed class ConnTimerHeap
             if (!PendingTimer.Before(c.Time, c.Seq, entry.Time, entry.Seq))
                 break;
             heap[i] = c;
-            c.Conn.Timers.HeapSlot = i + 1;
+            _slab[c.Slot].HeapSlot = i + 1;
             i = child;
         }
         heap[i] = entry;
-        entry.Conn.Timers.HeapSlot = i + 1;
+        _slab[entry.Slot].HeapSlot = i + 1;
     }
 
     /// <summary>Empties the heap (the connections' own timer sets are left to their owners).</summary>

@@ -21,8 +21,15 @@ public interface IConnSink
 /// </summary>
 public sealed class ConnTracker
 {
-    private readonly ConnectionTable _table = new();
-    private readonly ConnTimerHeap _timers = new();
+    private readonly ConnectionSlab _slab = new();
+    private readonly Ipv6AddrStore _v6 = new();
+    private readonly ConnectionTable _table;
+    private readonly ConnTimerHeap _timers;
+    /// <summary>The first packets' link contexts (MACs, VLANs, PPPoE), each held once.</summary>
+    internal LinkContexts Links { get; } = new();
+    /// <summary>The slot of the connection whose packet is being delivered (the TCP logic's callbacks act on it).</summary>
+    private int _delivering = -1;
+    private readonly LinkContexts? _vlanLinks; // Links when the key is VLAN-aware
     private uint _timerSeq; // arming order, for timers due at the same time
     private readonly UidGenerator _uids;
     private readonly LocalNetworks _localNets;
@@ -32,8 +39,14 @@ public sealed class ConnTracker
     private readonly long _synTimeout, _sessionTimer, _linger, _attemptDelay, _closeDelay, _dnsSessionTimeout;
     private long _now;
 
+    // The distinct inactivity timeouts, so a connection keeps a byte index instead of a long (index 0: none yet).
+    private long[] _timeouts = [0];
+
     public ConnTracker(ConnTrackOptions options, IConnSink sink)
     {
+        _vlanLinks = options.VlanAwareConnKey ? Links : null;
+        _table = new ConnectionTable(_slab, _v6, _vlanLinks);
+        _timers = new ConnTimerHeap(_slab);
         Options = options;
         Sink = sink;
         _uids = new UidGenerator(options.UidSeed);
@@ -50,7 +63,35 @@ public sealed class ConnTracker
         _closeDelay = Nanos(options.TcpCloseDelay);
         _dnsSessionTimeout = Nanos(options.DnsSessionTimeout);
         ExcessiveDataWithoutFurtherAcks = (ulong)Math.Max(0, options.TcpExcessiveDataWithoutFurtherAcks);
+        foreach (var t in new[] { _tcpInactivity, _udpInactivity, _icmpInactivity, _unknownInactivity })
+            TimeoutIndex(t);
     }
+
+    /// <summary>
+    /// The index of <paramref name="timeout"/> among the distinct timeouts (added if new), or
+    /// <see cref="Connection.TimeoutInRare"/> once 254 are known (the connection then keeps it in its rare part).
+    /// </summary>
+    private byte TimeoutIndex(long timeout)
+    {
+        for (int i = 0; i < _timeouts.Length; i++)
+            if (_timeouts[i] == timeout)
+                return (byte)i;
+        if (_timeouts.Length >= Connection.TimeoutInRare)
+            return Connection.TimeoutInRare;
+        Array.Resize(ref _timeouts, _timeouts.Length + 1);
+        _timeouts[^1] = timeout;
+        return (byte)(_timeouts.Length - 1);
+    }
+
+    /// <summary>The inactivity timeout of <paramref name="conn"/> (ns; 0 when none).</summary>
+    private long InactivityTimeout(in Connection conn) =>
+        conn.InactivityIndex == Connection.TimeoutInRare ? conn.Rare!.InactivityTimeout : _timeouts[conn.InactivityIndex];
+
+    /// <summary>The slab entry of <paramref name="slot"/>.</summary>
+    internal ref Connection this[int slot] => ref _slab[slot];
+
+    /// <summary>The IPv6 addresses of the open connections.</summary>
+    internal Ipv6AddrStore Ipv6Addresses => _v6;
 
     internal ulong ExcessiveDataWithoutFurtherAcks { get; }
 
@@ -106,66 +147,79 @@ public sealed class ConnTracker
 
     /// <summary>
     /// A hint that <paramref name="p"/> will be processed soon: looks its connection up and asks the CPU to
-    /// bring the connection's state (the connection and the TCP objects allocated with it) into the cache.
-    /// Changes nothing; a stale answer (the connection ends before the packet is processed) costs nothing.
-    /// Called for a batch of packets ahead of <see cref="Process"/>, so the cache misses of several lookups
-    /// overlap instead of stalling one packet at a time.
+    /// bring the connection's slab entry into the cache. Changes nothing; a stale answer (the connection ends
+    /// before the packet is processed) costs nothing. Called for a batch of packets ahead of <see cref="Process"/>,
+    /// so the cache misses of several lookups overlap instead of stalling one packet at a time.
     /// </summary>
     public void Prefetch(in PacketSummary p) => PrefetchConnection(p);
 
-    /// <summary><see cref="Prefetch"/>, handing back the connection found (a hint for <see cref="Process(in PacketSummary, Connection?)"/>).</summary>
+    /// <summary>
+    /// <see cref="Prefetch"/>, handing back a hint for <see cref="Process(in PacketSummary, int)"/>: the slot of the
+    /// connection found plus one, or 0 when none.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    internal Connection? PrefetchConnection(in PacketSummary p)
+    internal int PrefetchConnection(in PacketSummary p)
     {
         var key = KeyOf(p, out _, out _, out _);
-        var conn = _table.Find(key);
-        if (conn is null)
-            return null;
-        PrefetchObject(conn);
-        return conn;
+        int slot = _table.Find(key);
+        if (slot < 0)
+            return 0;
+        PrefetchEntry(ref _slab[slot]);
+        return slot + 1;
     }
 
-    private static unsafe void PrefetchObject(Connection conn)
+    private static unsafe void PrefetchEntry(ref Connection conn)
     {
         if (!Sse.IsSupported)
             return;
-        // The connection, its TcpSession and the two endpoints are allocated one after another.
-        byte* at = (byte*)Unsafe.As<Connection, nint>(ref conn);
-        for (int line = 0; line < PrefetchLines; line++)
-            Sse.Prefetch0(at + line * 64);
+        byte* at = (byte*)Unsafe.AsPointer(ref conn);
+        // The entry spans at most three cache lines (the lookup has just read its key).
+        Sse.Prefetch0(at);
+        Sse.Prefetch0(at + 64);
+        Sse.Prefetch0(at + Unsafe.SizeOf<Connection>() - 1);
+        // A connection carrying data reads its cold part on most packets: bring that in too.
+        if (conn.Cold is { } cold)
+        {
+            byte* c = (byte*)Unsafe.As<ConnCold, nint>(ref cold);
+            Sse.Prefetch0(c);
+            Sse.Prefetch0(c + 64);
+            Sse.Prefetch0(c + ColdObjectBytes - 1);
+        }
     }
 
-    private const int PrefetchLines = 12;
+    // The cold object: header, the endpoints' cold parts, the rare part's reference.
+    private const int ColdObjectBytes = 120;
 
     /// <summary>Tracks one packet, after expiring the timers due at its time.</summary>
-    public void Process(in PacketSummary p) => Process(p, null);
+    public void Process(in PacketSummary p) => Process(p, 0);
 
     /// <summary>
-    /// Tracks one packet. <paramref name="hint"/> is what <see cref="PrefetchConnection"/> found for it earlier (or
-    /// null): a connection still in the table (not removed since) under the packet's key saves the second lookup.
+    /// Tracks one packet. <paramref name="hint"/> is what <see cref="PrefetchConnection"/> gave for it earlier (or
+    /// 0): a slot still live under the packet's key saves the second lookup.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    internal void Process(in PacketSummary p, Connection? hint)
+    internal void Process(in PacketSummary p, int hint)
     {
         AdvanceTime(p.Timestamp);
 
         var key = KeyOf(p, out var kind, out ushort srcPort, out ushort dstPort);
 
-        // Every way out of the table marks the connection Removed, so one not removed is still the table's
-        // entry for its key.
-        if (hint is not null && !hint.Removed && hint.Key.Equals(key))
+        // A live slot is in the table, the one connection for its key: if its key is the packet's, it is the
+        // packet's connection (even when the slot was freed and reused since the hint was taken).
+        if (hint > 0 && _slab[hint - 1].Status == ConnStatus.Live && _slab[hint - 1].KeyEquals(key, _v6) &&
+            (_vlanLinks is null || _slab[hint - 1].KeyVlansEqual(key, _vlanLinks)))
         {
-            var conn = hint;
-            if (conn.Tcp is { } tcp && tcp.IsReuse(p, p.Timestamp, _linger))
+            int slot = hint - 1;
+            if (kind == TransportProto.Tcp && _slab[slot].IsReuse(p, p.Timestamp, _linger))
             {
-                MarkRemoved(conn);
-                var next = NewConnection(p, key, kind, srcPort, dstPort);
+                MarkRemoved(slot);
+                int next = NewConnection(p, key, kind, srcPort, dstPort);
                 _table.Find(key, key.GetHashCode(), out int at);
-                _table.Replace(at, conn, next);
-                Emit(conn);
-                conn = next;
+                _table.Replace(at, slot, next);
+                Emit(slot);
+                slot = next;
             }
-            Deliver(conn, p, kind, srcPort);
+            Deliver(slot, p, kind, srcPort);
         }
         else
             ProcessLookingUp(p, key, kind, srcPort, dstPort);
@@ -175,89 +229,99 @@ public sealed class ConnTracker
     private void ProcessLookingUp(in PacketSummary p, in FlowKey key, TransportProto kind, ushort srcPort, ushort dstPort)
     {
         int hash = key.GetHashCode();
-        var conn = _table.Find(key, hash, out int slot);
-        if (conn is null)
+        int slot = _table.Find(key, hash, out int position);
+        if (slot < 0)
         {
             if (_table.Count >= Options.MaxConnections)
             {
                 DroppedForCapacity++;
                 return;
             }
-            conn = NewConnection(p, key, kind, srcPort, dstPort);
-            _table.Insert(slot, conn, hash);
+            slot = NewConnection(p, key, kind, srcPort, dstPort);
+            _table.Insert(position, slot, hash);
         }
-        else if (conn.Tcp is { } tcp && tcp.IsReuse(p, p.Timestamp, _linger))
+        else if (kind == TransportProto.Tcp && _slab[slot].IsReuse(p, p.Timestamp, _linger))
         {
             // The old connection ends here; the packet starts a new one under the same key.
-            MarkRemoved(conn);
-            var next = NewConnection(p, key, kind, srcPort, dstPort);
-            _table.Replace(slot, conn, next);
-            Emit(conn);
-            conn = next;
+            MarkRemoved(slot);
+            int next = NewConnection(p, key, kind, srcPort, dstPort);
+            _table.Replace(position, slot, next);
+            Emit(slot);
+            slot = next;
         }
-        Deliver(conn, p, kind, srcPort);
+        Deliver(slot, p, kind, srcPort);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    private void Deliver(Connection conn, in PacketSummary p, TransportProto kind, ushort srcPort)
+    private void Deliver(int slot, in PacketSummary p, TransportProto kind, ushort srcPort)
     {
-        bool isOrig = p.Src == conn.OrigAddr && srcPort == conn.OrigPort;
+        ref var conn = ref _slab[slot];
+        bool isOrig = conn.IsOrigEndpoint(p.Src, srcPort, _v6);
         switch (kind)
         {
-            case TransportProto.Tcp: DeliverTcp(conn, p, isOrig); break;
-            case TransportProto.Udp: DeliverUdp(conn, p, isOrig); break;
-            case TransportProto.Icmp: DeliverIcmp(conn, p, isOrig); break;
+            case TransportProto.Tcp:
+                _delivering = slot;
+                DeliverTcp(ref conn, p, isOrig);
+                _delivering = -1;
+                break;
+            case TransportProto.Udp: DeliverUdp(ref conn, p, isOrig); break;
+            case TransportProto.Icmp: DeliverIcmp(ref conn, p, isOrig); break;
             default:
-                CountPacket(conn, p, isOrig);
+                conn.CountPacket(isOrig, (uint)p.IpLength);
                 conn.LastTime = p.Timestamp;
                 break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    private Connection NewConnection(in PacketSummary p, in FlowKey key, TransportProto kind, ushort srcPort, ushort dstPort)
+    private int NewConnection(in PacketSummary p, in FlowKey key, TransportProto kind, ushort srcPort, ushort dstPort)
     {
-        Connection conn = kind == TransportProto.Tcp
-            ? new TcpSession(this, key, p.Timestamp)
-            : new DatagramConnection(this, key, kind, p.Protocol, p.Timestamp);
-        conn.Vlan = p.HasVlan ? p.Vlan : null;
-        conn.InnerVlan = p.HasInnerVlan ? p.InnerVlan : null;
-        conn.OrigL2 = p.SrcMac;
-        conn.RespL2 = p.DstMac;
-        conn.HasL2 = p.HasMacs;
-        conn.PppoeSessionId = p.HasPppoe ? p.PppoeSessionId : null;
-        conn.SetOriginator(p.Src, srcPort);
+        int slot = _slab.Allocate();
+        ref var conn = ref _slab[slot];
+        conn.SetKey(key, _v6);
+        conn.Status = ConnStatus.Live;
+        conn.StartTime = conn.LastTime = p.Timestamp;
+        if (kind == TransportProto.Tcp)
+            conn.InitTcp();
+        else
+            conn.Datagram.OrigLen = conn.Datagram.RespLen = -1;
+        if (p.HasVlan || p.HasInnerVlan || p.HasMacs || p.HasPppoe || p.SrcMac != 0 || p.DstMac != 0)
+            conn.SetLink(new LinkContext(p.SrcMac, p.DstMac, p.HasMacs,
+                                         p.HasVlan ? (ushort)(p.Vlan + 1) : (ushort)0,
+                                         p.HasInnerVlan ? (ushort)(p.InnerVlan + 1) : (ushort)0,
+                                         p.HasPppoe ? p.PppoeSessionId + 1u : 0u), Links);
+        conn.SetOriginator(p.Src, srcPort, _v6);
 
         bool flip = false;
         switch (kind)
         {
             case TransportProto.Tcp:
                 flip = WantsTcpFlip(p.Flags, srcPort, dstPort);
-                conn.Tcp!.StartedWithSynAck = (p.Flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
-                Arm(conn, ConnTimerKind.TcpExpire, p.Timestamp + _synTimeout);
+                conn.StartedWithSynAck = (p.Flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
+                Arm(slot, ConnTimerKind.TcpExpire, p.Timestamp + _synTimeout);
                 // Zeek starts a TCP connection on the UDP inactivity timeout until its handshake completes.
-                SetInactivityTimeout(conn, _udpInactivity);
+                SetInactivityTimeout(slot, _udpInactivity);
                 break;
             case TransportProto.Udp:
                 flip = IsLikelyServerPort(srcPort, TransportProto.Udp) && !IsLikelyServerPort(dstPort, TransportProto.Udp);
-                SetInactivityTimeout(conn, _udpInactivity);
+                SetInactivityTimeout(slot, _udpInactivity);
                 break;
             case TransportProto.Icmp:
-                SetInactivityTimeout(conn, _icmpInactivity);
+                SetInactivityTimeout(slot, _icmpInactivity);
                 break;
             default:
-                SetInactivityTimeout(conn, _unknownInactivity);
+                SetInactivityTimeout(slot, _unknownInactivity);
                 break;
         }
 
         // Never make a broadcast address the originator.
         if (flip && !(p.Dst.IsIPv4 && p.Dst.IPv4Value == 0xFFFF_FFFF))
-            conn.FlipRoles();
+            conn.FlipRoles(Links);
 
         // Zeek's DNS analyzer, attached by responder port, expires quiet UDP DNS connections itself.
         if (kind == TransportProto.Udp && _dnsSessionTimeout > 0 && Options.DnsAnalyzerPorts.Contains(conn.RespPort))
-            Arm(conn, ConnTimerKind.DnsExpire, p.Timestamp + _dnsSessionTimeout);
-        return conn;
+            Arm(slot, ConnTimerKind.DnsExpire, p.Timestamp + _dnsSessionTimeout);
+        return slot;
     }
 
     private bool IsLikelyServerPort(ushort port, TransportProto proto) => _likelyServerPorts.Contains(new PortSpec(port, proto));
@@ -274,83 +338,68 @@ public sealed class ConnTracker
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    private void DeliverTcp(Connection conn, in PacketSummary p, bool isOrig)
+    private void DeliverTcp(ref Connection conn, in PacketSummary p, bool isOrig)
     {
-        var tcp = conn.Tcp!;
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
         {
-            tcp.Side(isOrig).ChecksumError(conn);
+            conn.ChecksumError(ref conn.Side(isOrig));
             return;
         }
 
         // A connection first seen with a SYN-ACK flips once an ack or data shows who the client is.
-        if (tcp.StartedWithSynAck && tcp.Orig.State == TcpEndpointState.SynAckSent && tcp.Resp.State == TcpEndpointState.Inactive &&
+        if (conn.StartedWithSynAck && conn.Orig.State == TcpEndpointState.SynAckSent && conn.Resp.State == TcpEndpointState.Inactive &&
             (p.Flags & (TcpFlags.Syn | TcpFlags.Rst)) == 0 && ((p.Flags & TcpFlags.Ack) != 0 || p.PayloadLength > 0))
         {
-            tcp.StartedWithSynAck = false;
-            conn.FlipRolesRewritingHistory();
+            conn.StartedWithSynAck = false;
+            conn.FlipRolesRewritingHistory(Links);
             isOrig = !isOrig;
         }
 
-        tcp.Process(p, isOrig, p.Timestamp);
+        conn.ProcessTcp(p, isOrig, p.Timestamp, this);
         // Process may have flipped the roles (SYN/SYN-ACK reversal): count with the direction as it is now.
-        CountPacket(conn, p, p.Src == conn.OrigAddr && p.SrcPort == conn.OrigPort);
+        conn.CountPacket(conn.IsOrigEndpoint(p.Src, p.SrcPort, _v6), (uint)p.IpLength);
     }
 
     // Connection-level history masks for UDP (Zeek's HIST_ORIG_DATA_PKT / HIST_RESP_DATA_PKT).
-    private const uint HistOrigData = 0x1, HistRespData = 0x1 << 16;
+    private const uint HistOrigData = 0x1, HistRespData = 0x1 << Connection.RespHistShift;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    private void DeliverUdp(Connection c, in PacketSummary p, bool isOrig)
+    private void DeliverUdp(ref Connection conn, in PacketSummary p, bool isOrig)
     {
-        var conn = (DatagramConnection)c;
+        ref var d = ref conn.Datagram;
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
         {
-            if (isOrig) conn.ScaledHistoryEntry('C', ref conn.OrigChecksumCount, ref conn.OrigChecksumScale);
-            else conn.ScaledHistoryEntry('c', ref conn.RespChecksumCount, ref conn.RespChecksumScale);
+            if (isOrig) conn.ScaledHistoryEntry('C', ref d.OrigChecksumCount, ref d.OrigChecksumScale);
+            else conn.ScaledHistoryEntry('c', ref d.RespChecksumCount, ref d.RespChecksumScale);
             return;
         }
-        CountPacket(conn, p, isOrig);
+        conn.CountPacket(isOrig, (uint)p.IpLength);
         conn.LastTime = p.Timestamp;
         // Zeek counts UDP payload from the UDP header's own length field, not the IP length.
         int len = p.UdpLength - 8;
         if (isOrig)
         {
             conn.CheckHistory(HistOrigData, 'D');
-            conn.OrigLen = conn.OrigLen < 0 ? len : conn.OrigLen + len;
+            d.OrigLen = d.OrigLen < 0 ? len : d.OrigLen + len;
         }
         else
         {
             conn.CheckHistory(HistRespData, 'd');
-            conn.RespLen = conn.RespLen < 0 ? len : conn.RespLen + len;
+            d.RespLen = d.RespLen < 0 ? len : d.RespLen + len;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    private void DeliverIcmp(Connection c, in PacketSummary p, bool isOrig)
+    private void DeliverIcmp(ref Connection conn, in PacketSummary p, bool isOrig)
     {
-        var conn = (DatagramConnection)c;
         if (!Options.IgnoreChecksums && p.Checksum == ChecksumStatus.Bad)
             return;
+        ref var d = ref conn.Datagram;
         conn.LastTime = p.Timestamp;
-        if (isOrig) conn.OrigLen = conn.OrigLen < 0 ? p.PayloadLength : conn.OrigLen + p.PayloadLength;
-        else conn.RespLen = conn.RespLen < 0 ? p.PayloadLength : conn.RespLen + p.PayloadLength;
+        if (isOrig) d.OrigLen = d.OrigLen < 0 ? p.PayloadLength : d.OrigLen + p.PayloadLength;
+        else d.RespLen = d.RespLen < 0 ? p.PayloadLength : d.RespLen + p.PayloadLength;
         if (p.CapturedPayloadLength >= p.PayloadLength)
-            CountPacket(conn, p, isOrig);
-    }
-
-    private static void CountPacket(Connection conn, in PacketSummary p, bool isOrig)
-    {
-        if (isOrig)
-        {
-            conn.OrigPkts++;
-            conn.OrigIpBytes += (ulong)p.IpLength;
-        }
-        else
-        {
-            conn.RespPkts++;
-            conn.RespIpBytes += (ulong)p.IpLength;
-        }
+            conn.CountPacket(isOrig, (uint)p.IpLength);
     }
 
     // ---- timers ----
@@ -363,70 +412,74 @@ public sealed class ConnTracker
         _now = now;
         int max = Options.MaxTimerExpires;
         int expired = 0;
-        while ((max <= 0 || expired < max) && _timers.TryPeek(out var conn, out long due) && due <= now)
+        while ((max <= 0 || expired < max) && _timers.TryPeek(out int slot, out long due) && due <= now)
         {
             expired++;
-            conn.Timers.TryGetEarliest(out int index, out _, out _);
-            var kind = conn.Timers.RemoveAt(index).Kind;
-            Fire(conn, kind, now);
-            if (!conn.Removed)
-                _timers.Update(conn);
+            ref var conn = ref _slab[slot];
+            conn.TryGetEarliestTimer(out int index, out _, out _);
+            var kind = conn.RemoveTimerAt(index).Kind;
+            Fire(slot, kind, now);
+            if (_slab[slot].Status == ConnStatus.Live)
+                _timers.Update(slot);
         }
     }
 
-    /// <summary>Arms a timer of <paramref name="conn"/> due at <paramref name="time"/> (ns).</summary>
-    private void Arm(Connection conn, ConnTimerKind kind, long time)
+    /// <summary>Arms a timer of the connection in <paramref name="slot"/> due at <paramref name="time"/> (ns).</summary>
+    private void Arm(int slot, ConnTimerKind kind, long time)
     {
-        conn.Timers.Add(new PendingTimer(time, _timerSeq++, kind));
-        _timers.Update(conn);
+        _slab[slot].AddTimer(new PendingTimer(time, _timerSeq++, kind));
+        _timers.Update(slot);
     }
 
     private const int SessionTimers = 1 << (int)ConnTimerKind.TcpExpire | 1 << (int)ConnTimerKind.TcpAttempt | 1 << (int)ConnTimerKind.TcpCloseDelete;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    private void Fire(Connection conn, ConnTimerKind kind, long now)
+    private void Fire(int slot, ConnTimerKind kind, long now)
     {
+        ref var conn = ref _slab[slot];
         switch (kind)
         {
             case ConnTimerKind.Inactivity:
-                if (conn.LastTime + conn.InactivityTimeout <= now) Remove(conn);
-                else Arm(conn, ConnTimerKind.Inactivity, conn.LastTime + conn.InactivityTimeout);
+            {
+                long timeout = InactivityTimeout(conn);
+                if (conn.LastTime + timeout <= now) Remove(slot);
+                else Arm(slot, ConnTimerKind.Inactivity, conn.LastTime + timeout);
                 break;
+            }
 
             case ConnTimerKind.TcpExpire:
-                FireTcpExpire(conn, now);
+                FireTcpExpire(slot, now);
                 break;
 
             case ConnTimerKind.TcpAttempt:
             {
-                var tcp = conn.Tcp!;
-                if (!tcp.IsActive) return;
-                if (tcp.Orig.State is TcpEndpointState.SynSent or TcpEndpointState.SynAckSent && tcp.Resp.State == TcpEndpointState.Inactive)
+                if (!conn.IsActive) return;
+                if (conn.Orig.State is TcpEndpointState.SynSent or TcpEndpointState.SynAckSent && conn.Resp.State == TcpEndpointState.Inactive)
                 {
-                    tcp.IsActive = false;
-                    Remove(conn);
+                    conn.IsActive = false;
+                    Remove(slot);
                 }
                 break;
             }
 
             case ConnTimerKind.TcpCloseDelete:
-                Remove(conn);
+                Remove(slot);
                 break;
 
             case ConnTimerKind.DnsExpire:
                 // A second of slack so a request and its reply do not re-arm the timer needlessly.
-                if (now - conn.LastTime >= _dnsSessionTimeout - 1_000_000_000L) Remove(conn);
-                else Arm(conn, ConnTimerKind.DnsExpire, now + _dnsSessionTimeout);
+                if (now - conn.LastTime >= _dnsSessionTimeout - 1_000_000_000L) Remove(slot);
+                else Arm(slot, ConnTimerKind.DnsExpire, now + _dnsSessionTimeout);
                 break;
         }
     }
 
-    private void FireTcpExpire(Connection conn, long now)
+    private void FireTcpExpire(int slot, long now)
     {
-        var tcp = conn.Tcp!;
-        if (!tcp.IsActive) return;
-        ref var o = ref tcp.Orig;
-        ref var r = ref tcp.Resp;
+        ref var conn = ref _slab[slot];
+        if (!conn.IsActive) return;
+        ref var o = ref conn.Orig;
+        ref var r = ref conn.Resp;
         if (conn.LastTime + _linger < now)
         {
             if (o.DidClose || r.DidClose)
@@ -435,104 +488,121 @@ public sealed class ConnTracker
                     o.State == TcpEndpointState.Reset || r.State == TcpEndpointState.Reset ||
                     o.State == TcpEndpointState.Inactive || r.State == TcpEndpointState.Inactive)
                 {
-                    tcp.IsActive = false;
-                    Remove(conn);
+                    conn.IsActive = false;
+                    Remove(slot);
                     return;
                 }
             }
             if (r.State == TcpEndpointState.Inactive && o.State == TcpEndpointState.Inactive)
             {
-                Remove(conn);
+                Remove(slot);
                 return;
             }
         }
-        Arm(conn, ConnTimerKind.TcpExpire, now + _sessionTimer);
+        Arm(slot, ConnTimerKind.TcpExpire, now + _sessionTimer);
     }
 
-    private void SetInactivityTimeout(Connection conn, long timeout)
+    private void SetInactivityTimeout(int slot, long timeout)
     {
-        if (timeout == conn.InactivityTimeout) return;
-        conn.Timers.Cancel(ConnTimerSet.Bit(ConnTimerKind.Inactivity));
+        ref var conn = ref _slab[slot];
+        if (timeout == InactivityTimeout(conn)) return;
+        conn.CancelTimers(Connection.TimerBit(ConnTimerKind.Inactivity));
         if (timeout > 0)
-            conn.Timers.Add(new PendingTimer(conn.LastTime + timeout, _timerSeq++, ConnTimerKind.Inactivity));
-        _timers.Update(conn);
-        conn.InactivityTimeout = timeout;
+            conn.AddTimer(new PendingTimer(conn.LastTime + timeout, _timerSeq++, ConnTimerKind.Inactivity));
+        _timers.Update(slot);
+        conn.InactivityIndex = TimeoutIndex(timeout);
+        if (conn.InactivityIndex == Connection.TimeoutInRare)
+            conn.RarePart.InactivityTimeout = timeout;
     }
 
-    internal void OnHandshakeDone(Connection conn) => SetInactivityTimeout(conn, _tcpInactivity);
+    // The TCP logic's callbacks: they act on the connection being delivered (the ref is that slot's entry).
+
+    internal void OnHandshakeDone(ref Connection conn) => SetInactivityTimeout(_delivering, _tcpInactivity);
 
     /// <summary>connection_established: base/protocols/conn/inactivity.zeek applies the per-port timeouts here.</summary>
-    internal void OnEstablished(Connection conn)
+    internal void OnEstablished(ref Connection conn)
     {
         if (Options.PortInactivityTimeouts.TryGetValue(new PortSpec(conn.RespPort, TransportProto.Tcp), out var t))
-            SetInactivityTimeout(conn, Nanos(t));
+            SetInactivityTimeout(_delivering, Nanos(t));
     }
 
-    internal void ArmAttemptTimer(Connection conn, long now)
+    internal void ArmAttemptTimer(ref Connection conn, long now)
     {
         if (_attemptDelay > 0)
-            Arm(conn, ConnTimerKind.TcpAttempt, now + _attemptDelay);
+            Arm(_delivering, ConnTimerKind.TcpAttempt, now + _attemptDelay);
     }
 
-    internal void ArmExpireTimer(Connection conn, long from) => Arm(conn, ConnTimerKind.TcpExpire, from + _sessionTimer);
+    internal void ArmExpireTimer(ref Connection conn, long from) => Arm(_delivering, ConnTimerKind.TcpExpire, from + _sessionTimer);
 
     /// <summary>Both sides closed: cancel the session timers and delete after tcp_close_delay.</summary>
-    internal void ArmCloseTimer(Connection conn)
+    internal void ArmCloseTimer(ref Connection conn)
     {
-        conn.Timers.Cancel(SessionTimers);
-        conn.Timers.Add(new PendingTimer(conn.LastTime + _closeDelay, _timerSeq++, ConnTimerKind.TcpCloseDelete));
-        _timers.Update(conn);
+        conn.CancelTimers(SessionTimers);
+        conn.AddTimer(new PendingTimer(conn.LastTime + _closeDelay, _timerSeq++, ConnTimerKind.TcpCloseDelete));
+        _timers.Update(_delivering);
     }
 
     // ---- removal ----
 
-    /// <summary>Takes <paramref name="conn"/> out of the timers (Zeek cancels a removed connection's timers) and marks it removed.</summary>
-    private void MarkRemoved(Connection conn)
+    /// <summary>Takes the connection in <paramref name="slot"/> out of the timers (Zeek cancels a removed connection's timers) and marks it removed.</summary>
+    private void MarkRemoved(int slot)
     {
-        conn.Removed = true;
-        _timers.Remove(conn);
-        conn.Timers.Clear();
+        _timers.Remove(slot);
+        ref var conn = ref _slab[slot];
+        conn.Status = ConnStatus.Removed;
+        conn.ClearTimers();
     }
 
-    private void Remove(Connection conn)
+    private void Remove(int slot)
     {
-        MarkRemoved(conn);
-        _table.Remove(conn);
-        Emit(conn);
+        MarkRemoved(slot);
+        _table.Remove(slot);
+        Emit(slot);
     }
 
     /// <summary>Ends every open connection, as Zeek does at the end of its input.</summary>
     public void FlushAll()
     {
-        var open = new List<Connection>(_table.Count);
+        var open = new List<int>(_table.Count);
         _table.CopyTo(open);
-        open.Sort((a, b) => a.StartTime.CompareTo(b.StartTime));
+        open.Sort((a, b) => _slab[a].StartTime.CompareTo(_slab[b].StartTime));
         _table.Clear();
         _timers.Clear();
-        foreach (var conn in open)
+        foreach (int slot in open)
         {
-            conn.Removed = true;
-            conn.Timers = default;
-            Emit(conn);
+            _slab[slot].Status = ConnStatus.Removed;
+            Emit(slot);
         }
+        _slab.Clear();
+        _v6.Clear();
     }
 
-    private void Emit(Connection conn) => Sink.Write(BuildRecord(conn));
+    /// <summary>Hands the record of the removed connection in <paramref name="slot"/> to the sink and frees the slot.</summary>
+    private void Emit(int slot)
+    {
+        ref var conn = ref _slab[slot];
+        var record = BuildRecord(ref conn);
+        conn.ReleaseKey(_v6);
+        conn.ReleaseLink(Links);
+        _slab.Free(slot);
+        Sink.Write(record);
+    }
 
     /// <summary>conn.log's fields for a connection, derived at removal as Zeek's set_conn does.</summary>
-    private ConnRecord BuildRecord(Connection conn)
+    private ConnRecord BuildRecord(ref Connection conn)
     {
         var history = conn.History;
+        var kind = conn.Kind;
         var rec = new ConnRecord
         {
             Ts = conn.StartTime,
             Uid = _uids.NextUid(),
-            OrigH = conn.OrigAddr,
+            OrigH = conn.OrigAddr(_v6),
             OrigP = conn.OrigPort,
-            RespH = conn.RespAddr,
+            RespH = conn.RespAddr(_v6),
             RespP = conn.RespPort,
-            Proto = conn.Kind,
-            MissedBytes = conn.Tcp?.MissedBytes ?? 0,
+            Proto = kind,
+            MissedBytes = kind == TransportProto.Tcp ? conn.MissedBytes : 0,
             History = history.Length > 0 ? history : null,
             IpProto = conn.Protocol,
         };
@@ -544,36 +614,40 @@ public sealed class ConnTracker
             rec.RespPkts = conn.RespPkts;
             rec.RespIpBytes = conn.RespIpBytes;
         }
-        rec.Vlan = conn.Vlan;
-        rec.InnerVlan = conn.InnerVlan;
-        rec.PppoeSessionId = conn.PppoeSessionId;
-        if (conn.HasL2)
+        var link = conn.Link(Links);
+        rec.Vlan = link.Vlan;
+        rec.InnerVlan = link.InnerVlan;
+        rec.PppoeSessionId = link.PppoeSessionId;
+        if (link.HasL2)
         {
-            rec.OrigL2Addr = conn.OrigL2;
-            rec.RespL2Addr = conn.RespL2;
+            rec.OrigL2Addr = link.OrigL2;
+            rec.RespL2Addr = link.RespL2;
         }
 
         ulong origSize, respSize;
-        switch (conn.Kind)
+        switch (kind)
         {
             case TransportProto.Tcp:
-                var tcp = conn.Tcp!;
-                origSize = tcp.Orig.Size(tcp);
-                respSize = tcp.Resp.Size(tcp);
-                rec.ConnState = ConnStateClassifier.Tcp(tcp.Orig.State, tcp.Resp.State, origSize, respSize, history);
+                origSize = conn.Size(conn.Orig);
+                respSize = conn.Size(conn.Resp);
+                rec.ConnState = ConnStateClassifier.Tcp(conn.Orig.State, conn.Resp.State, origSize, respSize, history);
                 break;
             case TransportProto.Udp:
-                var udp = (DatagramConnection)conn;
+            {
+                ref var udp = ref conn.Datagram;
                 origSize = (ulong)Math.Max(0, udp.OrigLen);
                 respSize = (ulong)Math.Max(0, udp.RespLen);
                 rec.ConnState = ConnStateClassifier.Udp(udp.OrigLen >= 0, udp.RespLen >= 0);
                 break;
+            }
             case TransportProto.Icmp:
-                var icmp = (DatagramConnection)conn;
+            {
+                ref var icmp = ref conn.Datagram;
                 origSize = (ulong)Math.Max(0, icmp.OrigLen);
                 respSize = (ulong)Math.Max(0, icmp.RespLen);
                 rec.ConnState = "OTH";
                 break;
+            }
             default:
                 origSize = respSize = 0;
                 rec.ConnState = "OTH";
@@ -590,8 +664,10 @@ public sealed class ConnTracker
 
         if (!_localNets.IsEmpty)
         {
-            rec.LocalOrig = _localNets.Contains(conn.OrigAddr);
-            rec.LocalResp = _localNets.Contains(conn.RespAddr);
+            var origAddr = conn.OrigAddr(_v6);
+            var respAddr = conn.RespAddr(_v6);
+            rec.LocalOrig = _localNets.Contains(origAddr);
+            rec.LocalResp = _localNets.Contains(respAddr);
         }
         return rec;
     }

@@ -3,97 +3,115 @@ using System.Runtime.CompilerServices;
 namespace ConnTrack.Engine.Tracking;
 
 /// <summary>
-/// The connections by key: open addressing with linear probing over a power-of-two array of connection
-/// references, with each slot's hash beside it (a probe compares hashes first, touching a connection only on a
-/// hash match). The key is the connection's own (<see cref="Connection.Key"/>), so it is not stored twice as it
-/// is in a Dictionary entry: 12 bytes a slot instead of ~70 bytes an entry. Removal shifts the following run
-/// back (no tombstones), so lookups stay short however many connections come and go.
+/// The connections by key: open addressing with linear probing over a power-of-two array of 8-byte entries (the
+/// key's hash and the connection's slab slot plus one); a probe compares hashes first, reading a connection's key
+/// in the slab only on a hash match. The key lives in the slab, not twice. Removal shifts the following run back
+/// (no tombstones), so lookups stay short however many connections come and go.
 /// </summary>
 internal sealed class ConnectionTable
 {
     private const int MinCapacity = 16;
 
-    private Connection?[] _slots = new Connection?[MinCapacity];
-    private int[] _hashes = new int[MinCapacity];
+    private struct Entry
+    {
+        public int Hash;
+        public int SlotPlus1; // 0: empty
+    }
+
+    private readonly ConnectionSlab _slab;
+    private readonly Ipv6AddrStore _v6;
+    private readonly LinkContexts? _vlanLinks; // set when the key is VLAN-aware
+    private Entry[] _entries = new Entry[MinCapacity];
     private int _mask = MinCapacity - 1;
     private int _shift = 32 - 4; // 32 - log2(capacity)
     private int _count;
+
+    /// <param name="vlanLinks">The link contexts, when the key is VLAN-aware (its ids are in the connections' link contexts).</param>
+    public ConnectionTable(ConnectionSlab slab, Ipv6AddrStore v6, LinkContexts? vlanLinks = null)
+    {
+        _slab = slab;
+        _v6 = v6;
+        _vlanLinks = vlanLinks;
+    }
 
     public int Count => _count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Home(int hash) => (int)((uint)hash * 0x9E3779B1u >> _shift); // Fibonacci hashing: the top bits
 
-    /// <summary>The connection under <paramref name="key"/>, or null.</summary>
+    /// <summary>The slot of the connection under <paramref name="key"/>, or -1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    public Connection? Find(in FlowKey key) => Find(key, key.GetHashCode(), out _);
+    public int Find(in FlowKey key) => Find(key, key.GetHashCode(), out _);
 
     /// <summary>
-    /// The connection under <paramref name="key"/> (hash <paramref name="hash"/>), or null; <paramref name="slot"/>
-    /// is where it is, or where it would be inserted (for <see cref="Insert"/>).
+    /// The slot of the connection under <paramref name="key"/> (hash <paramref name="hash"/>), or -1;
+    /// <paramref name="position"/> is where it is in the table, or where it would be inserted (for <see cref="Insert"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    public Connection? Find(in FlowKey key, int hash, out int slot)
+    public int Find(in FlowKey key, int hash, out int position)
     {
-        var slots = _slots;
-        var hashes = _hashes;
+        var entries = _entries;
         int mask = _mask;
         int i = Home(hash);
         while (true)
         {
-            var conn = slots[i];
-            if (conn is null || (hashes[i] == hash && conn.Key.Equals(key)))
+            ref var e = ref entries[i];
+            int s = e.SlotPlus1;
+            if (s == 0)
             {
-                slot = i;
-                return conn;
+                position = i;
+                return -1;
+            }
+            if (e.Hash == hash && _slab[s - 1].KeyEquals(key, _v6) && (_vlanLinks is null || _slab[s - 1].KeyVlansEqual(key, _vlanLinks)))
+            {
+                position = i;
+                return s - 1;
             }
             i = (i + 1) & mask;
         }
     }
 
-    /// <summary>Adds <paramref name="conn"/> at <paramref name="slot"/>, the empty slot <see cref="Find(in FlowKey, int, out int)"/> gave for its key.</summary>
-    public void Insert(int slot, Connection conn, int hash)
+    /// <summary>Adds the connection in <paramref name="slot"/> at <paramref name="position"/>, the empty one <see cref="Find(in FlowKey, int, out int)"/> gave for its key.</summary>
+    public void Insert(int position, int slot, int hash)
     {
-        _slots[slot] = conn;
-        _hashes[slot] = hash;
+        _entries[position] = new Entry { Hash = hash, SlotPlus1 = slot + 1 };
         // Keep the load at most 1/2: probes stay short.
-        if (++_count * 2 > _slots.Length)
+        if (++_count * 2 > _entries.Length)
             Grow();
     }
 
-    /// <summary>Puts <paramref name="next"/> in the slot of <paramref name="current"/> (same key).</summary>
-    public void Replace(int slot, Connection current, Connection next)
+    /// <summary>Puts <paramref name="next"/> at <paramref name="position"/>, where <paramref name="current"/> is (same key).</summary>
+    public void Replace(int position, int current, int next)
     {
-        if (!ReferenceEquals(_slots[slot], current))
-            throw new InvalidOperationException("The slot does not hold the connection replaced.");
-        _slots[slot] = next;
+        if (_entries[position].SlotPlus1 != current + 1)
+            throw new InvalidOperationException("The position does not hold the connection replaced.");
+        _entries[position].SlotPlus1 = next + 1;
     }
 
-    /// <summary>Removes <paramref name="conn"/> if it is the table's connection for its key.</summary>
-    public bool Remove(Connection conn)
+    /// <summary>Removes the connection in <paramref name="slot"/> if it is the table's connection for its key.</summary>
+    public bool Remove(int slot)
     {
-        int hash = conn.Key.GetHashCode();
-        if (!ReferenceEquals(Find(conn.Key, hash, out int hole), conn))
+        var key = _slab[slot].ToFlowKey(_v6, _vlanLinks);
+        int hash = key.GetHashCode();
+        if (Find(key, hash, out int hole) != slot)
             return false;
-        var slots = _slots;
-        var hashes = _hashes;
+        var entries = _entries;
         int mask = _mask;
-        slots[hole] = null;
+        entries[hole] = default;
         _count--;
         // Backward shift: move later entries of the run into the hole when their home allows it.
         int j = hole;
         while (true)
         {
             j = (j + 1) & mask;
-            var moved = slots[j];
-            if (moved is null)
+            var moved = entries[j];
+            if (moved.SlotPlus1 == 0)
                 break;
-            int home = Home(hashes[j]);
+            int home = Home(moved.Hash);
             if (((j - home) & mask) >= ((j - hole) & mask))
             {
-                slots[hole] = moved;
-                hashes[hole] = hashes[j];
-                slots[j] = null;
+                entries[hole] = moved;
+                entries[j] = default;
                 hole = j;
             }
         }
@@ -102,36 +120,32 @@ internal sealed class ConnectionTable
 
     private void Grow()
     {
-        var oldSlots = _slots;
-        var oldHashes = _hashes;
-        _slots = new Connection?[oldSlots.Length * 2];
-        _hashes = new int[oldSlots.Length * 2];
-        _mask = _slots.Length - 1;
+        var old = _entries;
+        _entries = new Entry[old.Length * 2];
+        _mask = _entries.Length - 1;
         _shift--;
-        for (int k = 0; k < oldSlots.Length; k++)
+        for (int k = 0; k < old.Length; k++)
         {
-            if (oldSlots[k] is null)
+            if (old[k].SlotPlus1 == 0)
                 continue;
-            int i = Home(oldHashes[k]);
-            while (_slots[i] is not null)
+            int i = Home(old[k].Hash);
+            while (_entries[i].SlotPlus1 != 0)
                 i = (i + 1) & _mask;
-            _slots[i] = oldSlots[k];
-            _hashes[i] = oldHashes[k];
+            _entries[i] = old[k];
         }
     }
 
-    /// <summary>Adds every connection to <paramref name="into"/> (in table order).</summary>
-    public void CopyTo(List<Connection> into)
+    /// <summary>Adds every connection's slot to <paramref name="into"/> (in table order).</summary>
+    public void CopyTo(List<int> into)
     {
-        foreach (var conn in _slots)
-            if (conn is not null)
-                into.Add(conn);
+        foreach (var e in _entries)
+            if (e.SlotPlus1 != 0)
+                into.Add(e.SlotPlus1 - 1);
     }
 
     public void Clear()
     {
-        _slots = new Connection?[MinCapacity];
-        _hashes = new int[MinCapacity];
+        _entries = new Entry[MinCapacity];
         _mask = MinCapacity - 1;
         _shift = 32 - 4;
         _count = 0;

@@ -1,9 +1,6 @@
-using ConnTrack.Engine.Config;
 using ConnTrack.Engine.Net;
-using ConnTrack.Engine.Records;
 using ConnTrack.Engine.Timers;
 using ConnTrack.Engine.Tracking;
-using ConnTrack.Engine.Tests.Tracking;
 using Xunit;
 
 namespace ConnTrack.Engine.Tests.Timers;
@@ -14,110 +11,118 @@ namespace ConnTrack.Engine.Tests.Timers;
 /// </summary>
 public class ConnTimerHeapTests
 {
-    private static readonly ConnTracker Tracker = new(new ConnTrackOptions(), new ListSink());
+    private readonly ConnectionSlab _slab = new();
 
-    private static Connection NewConn(int i) =>
-        new(Tracker, FlowKey.Create(IPAddr128.FromIPv4(0x0A000001), (ushort)i, IPAddr128.FromIPv4(0x0A000002), 80, 6, true),
-            TransportProto.Tcp, 6, 0);
-
-    private static (Connection conn, PendingTimer timer) PopEarliest(ConnTimerHeap heap)
+    private int NewConn(int i)
     {
-        Assert.True(heap.TryPeek(out var conn, out long time));
-        Assert.True(conn.Timers.TryGetEarliest(out int index, out long earliest, out _));
+        int slot = _slab.Allocate();
+        _slab[slot].SetKey(FlowKey.Create(IPAddr128.FromIPv4(0x0A000001), (ushort)i, IPAddr128.FromIPv4(0x0A000002), 80, 6, true), new Ipv6AddrStore());
+        _slab[slot].Status = ConnStatus.Live;
+        return slot;
+    }
+
+    private void Add(int slot, PendingTimer timer) => _slab[slot].AddTimer(timer);
+
+    private (int conn, PendingTimer timer) PopEarliest(ConnTimerHeap heap)
+    {
+        Assert.True(heap.TryPeek(out int slot, out long time));
+        ref var conn = ref _slab[slot];
+        Assert.True(conn.TryGetEarliestTimer(out int index, out long earliest, out _));
         Assert.Equal(time, earliest);
-        var timer = conn.Timers.RemoveAt(index);
-        heap.Update(conn);
-        return (conn, timer);
+        var timer = conn.RemoveTimerAt(index);
+        heap.Update(slot);
+        return (slot, timer);
     }
 
     [Fact]
     public void TimersDueAtTheSameTimeComeOutInArmingOrderAcrossConnections()
     {
-        var heap = new ConnTimerHeap();
+        var heap = new ConnTimerHeap(_slab);
         var a = NewConn(1);
         var b = NewConn(2);
         uint seq = 0;
-        a.Timers.Add(new PendingTimer(100, seq++, ConnTimerKind.TcpExpire));   // 0
+        Add(a, new PendingTimer(100, seq++, ConnTimerKind.TcpExpire));   // 0
         heap.Update(a);
-        b.Timers.Add(new PendingTimer(100, seq++, ConnTimerKind.Inactivity));  // 1
+        Add(b, new PendingTimer(100, seq++, ConnTimerKind.Inactivity));  // 1
         heap.Update(b);
-        a.Timers.Add(new PendingTimer(100, seq++, ConnTimerKind.TcpAttempt));  // 2
+        Add(a, new PendingTimer(100, seq++, ConnTimerKind.TcpAttempt));  // 2
         heap.Update(a);
-        b.Timers.Add(new PendingTimer(50, seq++, ConnTimerKind.DnsExpire));    // 3, earlier
+        Add(b, new PendingTimer(50, seq++, ConnTimerKind.DnsExpire));    // 3, earlier
         heap.Update(b);
 
-        var order = new List<(Connection, ConnTimerKind, uint)>();
+        var order = new List<(int, ConnTimerKind, uint)>();
         while (heap.Count > 0)
         {
             var (conn, t) = PopEarliest(heap);
             order.Add((conn, t.Kind, t.Seq));
         }
-        Assert.Equal(new (Connection, ConnTimerKind, uint)[]
+        Assert.Equal(new (int, ConnTimerKind, uint)[]
         {
             (b, ConnTimerKind.DnsExpire, 3), (a, ConnTimerKind.TcpExpire, 0), (b, ConnTimerKind.Inactivity, 1), (a, ConnTimerKind.TcpAttempt, 2),
         }, order);
-        Assert.Equal(0, a.Timers.HeapSlot);
-        Assert.Equal(0, b.Timers.HeapSlot);
+        Assert.Equal(0, _slab[a].HeapSlot);
+        Assert.Equal(0, _slab[b].HeapSlot);
     }
 
     [Fact]
     public void ArmingOrderSurvivesTheWrapOfTheArmingCounter()
     {
-        var heap = new ConnTimerHeap();
+        var heap = new ConnTimerHeap(_slab);
         var a = NewConn(1);
         var b = NewConn(2);
-        a.Timers.Add(new PendingTimer(100, uint.MaxValue, ConnTimerKind.TcpExpire)); // armed first
+        Add(a, new PendingTimer(100, uint.MaxValue, ConnTimerKind.TcpExpire)); // armed first
         heap.Update(a);
-        b.Timers.Add(new PendingTimer(100, 0, ConnTimerKind.TcpExpire));             // armed next, counter wrapped
+        Add(b, new PendingTimer(100, 0, ConnTimerKind.TcpExpire));             // armed next, counter wrapped
         heap.Update(b);
-        Assert.Same(a, PopEarliest(heap).conn);
-        Assert.Same(b, PopEarliest(heap).conn);
+        Assert.Equal(a, PopEarliest(heap).conn);
+        Assert.Equal(b, PopEarliest(heap).conn);
     }
 
     [Fact]
     public void RandomArmsCancelsAndRemovalsMatchOneQueueOfAllTimers()
     {
         var rng = new Random(7);
-        var heap = new ConnTimerHeap();
+        var heap = new ConnTimerHeap(_slab);
         var conns = Enumerable.Range(0, 200).Select(NewConn).ToArray();
         // The reference: every pending timer in one list.
-        var all = new List<(long time, uint seq, Connection conn, ConnTimerKind kind)>();
+        var all = new List<(long time, uint seq, int conn, ConnTimerKind kind)>();
         uint seq = 0;
-        var popped = new List<(long, uint)>();
-        var expected = new List<(long, uint)>();
+        var popped = new List<(long, uint, ConnTimerKind)>();
+        var expected = new List<(long, uint, ConnTimerKind)>();
         for (int step = 0; step < 20_000; step++)
         {
-            var conn = conns[rng.Next(conns.Length)];
+            var slot = conns[rng.Next(conns.Length)];
+            ref var conn = ref _slab[slot];
             int op = rng.Next(10);
             if (op < 5)
             {
                 var kind = (ConnTimerKind)rng.Next(5);
                 long time = rng.Next(1000); // many ties
-                conn.Timers.Add(new PendingTimer(time, seq, kind));
-                all.Add((time, seq, conn, kind));
+                conn.AddTimer(new PendingTimer(time, seq, kind));
+                all.Add((time, seq, slot, kind));
                 seq++;
-                heap.Update(conn);
+                heap.Update(slot);
             }
             else if (op < 7)
             {
                 int kinds = 1 << rng.Next(5) | 1 << rng.Next(5);
-                conn.Timers.Cancel(kinds);
-                all.RemoveAll(t => t.conn == conn && (kinds & (1 << (int)t.kind)) != 0);
-                heap.Update(conn);
+                conn.CancelTimers(kinds);
+                all.RemoveAll(t => t.conn == slot && (kinds & (1 << (int)t.kind)) != 0);
+                heap.Update(slot);
             }
             else if (op < 8)
             {
-                heap.Remove(conn);
-                conn.Timers.Clear();
-                all.RemoveAll(t => t.conn == conn);
+                heap.Remove(slot);
+                conn.ClearTimers();
+                all.RemoveAll(t => t.conn == slot);
             }
             else if (heap.Count > 0)
             {
                 var best = all.OrderBy(t => t.time).ThenBy(t => t.seq).First();
                 all.Remove(best);
-                expected.Add((best.time, best.seq));
+                expected.Add((best.time, best.seq, best.kind));
                 var (_, timer) = PopEarliest(heap);
-                popped.Add((timer.Time, timer.Seq));
+                popped.Add((timer.Time, timer.Seq, timer.Kind));
             }
             Assert.Equal(all.Select(t => t.conn).Distinct().Count(), heap.Count);
         }
@@ -126,16 +131,26 @@ public class ConnTimerHeapTests
     }
 
     [Fact]
-    public void MoreTimersThanFitInlineAreKept()
+    public void MoreTimersThanFitInlineAreKeptInTheRarePartAndDroppedWhenBackToThree()
     {
-        var conn = NewConn(1);
+        int slot = NewConn(1);
+        ref var conn = ref _slab[slot];
         for (uint i = 0; i < 7; i++)
-            conn.Timers.Add(new PendingTimer(70 - i * 10, i, ConnTimerKind.TcpExpire));
-        Assert.Equal(7, conn.Timers.Count);
-        var times = new List<long>();
-        while (conn.Timers.TryGetEarliest(out int index, out _, out _))
-            times.Add(conn.Timers.RemoveAt(index).Time);
-        Assert.Equal(new long[] { 10, 20, 30, 40, 50, 60, 70 }, times);
-        Assert.Equal(0, conn.Timers.Count);
+            conn.AddTimer(new PendingTimer(70 - i * 10, i, (ConnTimerKind)(i % 5)));
+        Assert.Equal(7, conn.TimerCount);
+        Assert.NotNull(conn.Rare?.TimersMore);
+        var popped = new List<(long, ConnTimerKind)>();
+        while (conn.TryGetEarliestTimer(out int index, out _, out _))
+        {
+            popped.Add((conn.RemoveTimerAt(index) is var t ? (t.Time, t.Kind) : default));
+            if (conn.TimerCount <= Connection.InlineTimers)
+                Assert.Null(conn.Rare!.TimersMore);
+        }
+        Assert.Equal(new (long, ConnTimerKind)[]
+        {
+            (10, ConnTimerKind.TcpExpire), (20, ConnTimerKind.Inactivity), (30, ConnTimerKind.DnsExpire),
+            (40, ConnTimerKind.TcpCloseDelete), (50, ConnTimerKind.TcpAttempt), (60, ConnTimerKind.TcpExpire), (70, ConnTimerKind.Inactivity),
+        }, popped);
+        Assert.Equal(0, conn.TimerCount);
     }
 }

@@ -1,5 +1,3 @@
-using ConnTrack.Engine.Config;
-using ConnTrack.Engine.Records;
 using ConnTrack.Engine.Tracking;
 using Xunit;
 
@@ -7,13 +5,12 @@ namespace ConnTrack.Engine.Tests.Tracking;
 
 public class ConnectionHistoryTests
 {
-    private sealed class NullSink : IConnSink
+    private static Connection NewConnection()
     {
-        public void Write(ConnRecord record) { }
+        var c = new Connection { Protocol = 6 };
+        c.InitTcp();
+        return c;
     }
-
-    private static Connection NewConnection() =>
-        new(new ConnTracker(new ConnTrackOptions(), new NullSink()), default, TransportProto.Tcp, 6, 0);
 
     [Fact]
     public void EmptyHistoryIsTheEmptyString()
@@ -25,6 +22,9 @@ public class ConnectionHistoryTests
 
     [Theory]
     [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(9)]
     [InlineData(15)]
     [InlineData(16)]
     [InlineData(17)]
@@ -50,7 +50,7 @@ public class ConnectionHistoryTests
         var c = NewConnection();
         Assert.False(c.CheckHistory(0x1, 'S'));
         Assert.True(c.CheckHistory(0x1, 'S'));
-        Assert.False(c.CheckHistory(0x1 << 16, 's'));
+        Assert.False(c.CheckHistory(0x1 << Connection.RespHistShift, 's'));
         Assert.Equal("Ss", c.History);
     }
 
@@ -60,7 +60,7 @@ public class ConnectionHistoryTests
         var c = NewConnection();
         foreach (var letter in "HtTtTtTtTtTtTtTtTtAd")
             c.AddHistory(letter);
-        c.FlipRolesRewritingHistory();
+        c.FlipRolesRewritingHistory(new LinkContexts());
         Assert.Equal("^hTtTtTtTtTtTtTtTtTaD", c.History);
     }
 }

@@ -9,9 +9,13 @@ namespace ConnTrack.Engine.Tests.Tracking;
 /// <summary>The logarithmic history letters (c, g, t, w), whose 32-bit threshold is kept as a byte step.</summary>
 public class ScaledHistoryTests
 {
-    private static Connection NewConn() =>
-        new(new ConnTracker(new ConnTrackOptions(), new ListSink()),
-            FlowKey.Create(IPAddr128.FromIPv4(1), 1, IPAddr128.FromIPv4(2), 2, 6, true), TransportProto.Tcp, 6, 0);
+    private static Connection NewConn()
+    {
+        var c = new Connection();
+        c.SetKey(FlowKey.Create(IPAddr128.FromIPv4(1), 1, IPAddr128.FromIPv4(2), 2, 6, true), new Ipv6AddrStore());
+        c.InitTcp();
+        return c;
+    }
 
     [Fact]
     public void ThresholdStepsAreZeeksTimesTenIn32BitsUpToTheWrap()

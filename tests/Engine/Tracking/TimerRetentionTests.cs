@@ -48,9 +48,12 @@ public class TimerRetentionTests
         var packets = ClosedTcp(0, clientPort);
         foreach (var p in packets)
             tracker.Process(p);
-        var conn = tracker.PrefetchConnection(packets[0]);
-        Assert.NotNull(conn);
-        return new WeakReference(conn);
+        int hint = tracker.PrefetchConnection(packets[0]);
+        Assert.NotEqual(0, hint);
+        // A closed connection has a cold part (its FIN sequences): the one object of its own.
+        var cold = tracker[hint - 1].Cold;
+        Assert.NotNull(cold);
+        return new WeakReference(cold);
     }
 
     [Fact]
@@ -60,6 +63,7 @@ public class TimerRetentionTests
         var weak = TrackClosedConnection(tracker, 40000);
         tracker.AdvanceTime(At(6 * Second));
         Assert.Single(sink.Records);
+        Assert.Equal(0, tracker.PrefetchConnection(ClosedTcp(0, 40000)[0]));
 
         GC.Collect();
         GC.WaitForPendingFinalizers();
