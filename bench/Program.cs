@@ -162,6 +162,32 @@ namespace ConnTrack.Bench
             return best!;
         }
 
+        /// <summary>
+        /// Runs several measurements in rounds (each once per round, in order) and keeps each one's fastest good run.
+        /// This machine's speed drifts over minutes; rounds put every row's samples in the same stretches of time, so
+        /// the ratios between rows compare like with like (a row measured all at once could land in a slow stretch).
+        /// A measurement that fails is not run again.
+        /// </summary>
+        public static ProbeResult[] BestInterleaved(int reps, params Func<ProbeResult>[] runs)
+        {
+            var best = new ProbeResult?[runs.Length];
+            for (int round = 0; round < reps; round++)
+            {
+                for (int i = 0; i < runs.Length; i++)
+                {
+                    if (best[i] is { Ok: false })
+                        continue;
+                    var r = runs[i]();
+                    Console.WriteLine($"    {r.Name}: " + (r.Ok ? $"{r.Seconds:F3} s" : r.Error));
+                    if (!r.Ok)
+                        best[i] ??= r;
+                    else if (best[i] is null || r.Seconds < best[i]!.Seconds)
+                        best[i] = r;
+                }
+            }
+            return best.Select(r => r!).ToArray();
+        }
+
         public static void Print(ProbeResult r)
         {
             Console.WriteLine(r.Ok ? $"{r.Name}: {r.Seconds:F3} s, {r.Packets:N0} packets, {r.Records:N0} records" : $"{r.Name}: {r.Error}");
@@ -236,19 +262,28 @@ namespace ConnTrack.Bench
             }
 
             var results = new List<ProbeResult>();
-            Console.WriteLine("tcpdump -r FILE -w /dev/null");
             ExternalTool.Run("tcpdump warm-up", "tcpdump", ["-r", capture, "-w", "/dev/null"]); // not counted
-            var tcpdump = Best(a.Reps, () => ExternalTool.Run("tcpdump (libpcap read)", "tcpdump", ["-r", capture, "-w", "/dev/null"]));
-            results.Add(tcpdump);
-
-            Console.WriteLine("engine (ConnTraceRunner)");
-            var engine = Best(a.Reps, () => Child(["engine", capture]));
-            results.Add(engine);
 
             int shards = Environment.ProcessorCount;
-            Console.WriteLine($"engine, parallel (ParallelTraceRunner, {shards} shards)");
-            var parallel = Best(a.Reps, () => Child(["engine", capture, shards.ToString()]));
-            results.Add(parallel);
+            var module = FindModule(repo, a);
+            // -ThreadCount 1 against the one-thread engine (the 1.3x target); the default (-ThreadCount 0 picks
+            // every core for a capture of 64 MiB or more, the cmdlet's ParallelThreshold) against the parallel engine.
+            const string cmdletOne = "Read-ConnTrace -ThreadCount 1";
+            int autoThreads = Environment.ProcessorCount >= 2 && fileBytes >= 64L * 1024 * 1024 ? Environment.ProcessorCount : 1;
+            string cmdletAutoName = $"Read-ConnTrace, default -ThreadCount 0 (picks {autoThreads} thread{(autoThreads == 1 ? "" : "s")})";
+            Console.WriteLine($"tcpdump, engine (ConnTraceRunner), engine parallel ({shards} shards), Read-ConnTrace (in-process PowerShell, module {module ?? "not built"}): {a.Reps} rounds");
+            var rows = BestInterleaved(a.Reps,
+                () => ExternalTool.Run("tcpdump (libpcap read)", "tcpdump", ["-r", capture, "-w", "/dev/null"]),
+                () => Child(["engine", capture]),
+                () => Child(["engine", capture, shards.ToString()]),
+                () => module is null
+                    ? ProbeResult.Failed(cmdletOne, "no module: build out/ConnTrack or pass --module")
+                    : Child(["cmdlet", capture, module, "1", cmdletOne]),
+                () => module is null
+                    ? ProbeResult.Failed(cmdletAutoName, "no module: build out/ConnTrack or pass --module")
+                    : Child(["cmdlet", capture, module, "default", cmdletAutoName]));
+            var (tcpdump, engine, parallel, cmdlet, cmdletAuto) = (rows[0], rows[1], rows[2], rows[3], rows[4]);
+            results.AddRange(rows);
 
             ProbeResult? stages = null;
             if (engine.Ok)
@@ -257,27 +292,6 @@ namespace ConnTrack.Bench
                 stages = Child(["stages", capture, "1"]); // one timed pass per stage after a warm-up one
                 Print(stages);
             }
-
-            var module = FindModule(repo, a);
-            Console.WriteLine($"Read-ConnTrace (in-process PowerShell, module {module ?? "not built"})");
-            // -ThreadCount 1 against the one-thread engine (the 1.3x target); the default (-ThreadCount 0 picks
-            // every core for a capture of 64 MiB or more, the cmdlet's ParallelThreshold) against the parallel engine.
-            const string cmdletOne = "Read-ConnTrace -ThreadCount 1";
-            int autoThreads = Environment.ProcessorCount >= 2 && fileBytes >= 64L * 1024 * 1024 ? Environment.ProcessorCount : 1;
-            string cmdletAutoName = $"Read-ConnTrace, default -ThreadCount 0 (picks {autoThreads} thread{(autoThreads == 1 ? "" : "s")})";
-            ProbeResult cmdlet, cmdletAuto;
-            if (module is null)
-            {
-                cmdlet = ProbeResult.Failed(cmdletOne, "no module: build out/ConnTrack or pass --module");
-                cmdletAuto = ProbeResult.Failed(cmdletAutoName, "no module: build out/ConnTrack or pass --module");
-            }
-            else
-            {
-                cmdlet = Best(a.Reps, () => Child(["cmdlet", capture, module, "1", cmdletOne]));
-                cmdletAuto = Best(a.Reps, () => Child(["cmdlet", capture, module, "default", cmdletAutoName]));
-            }
-            results.Add(cmdlet);
-            results.Add(cmdletAuto);
 
             if (a.Peers)
             {

@@ -199,7 +199,7 @@ public sealed class Report(
                       (generated is null ? "" : $", generated with seed {args.Seed}, {args.Concurrency:N0} concurrent connections" +
                       (generateSeconds > 0 ? $" in {generateSeconds:F1} s" : " (reused: same options, same bytes)") + $": {generated}"));
         sb.AppendLine();
-        sb.AppendLine("Each measurement runs in its own process on the same file, already in the page cache; the fastest of the repetitions is kept (the peers tshark and argus run once: they are slow).");
+        sb.AppendLine("Each measurement runs in its own process on the same file, already in the page cache; the fastest of the repetitions is kept. tcpdump, the engine rows and the Read-ConnTrace rows run in rounds (each once per round), so the rows compared share the same stretches of the machine's drifting speed; the peers tshark and argus run once: they are slow.");
         sb.AppendLine("\"Speed vs tcpdump\" is tcpdump's time divided by the row's time (above 1: faster than libpcap merely reading the file).");
         sb.AppendLine("Allocated bytes come from GC.GetTotalAllocatedBytes around the whole run and include the records handed out.");
         sb.AppendLine($"\"engine, parallel\" is ParallelTraceRunner with one shard per logical CPU ({Environment.ProcessorCount}); its records are compared with the one-thread engine's by a fingerprint of every field but uid (shards draw uids from their own seeds).");
