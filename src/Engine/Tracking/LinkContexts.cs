@@ -28,39 +28,23 @@ internal readonly record struct LinkContext(ulong OrigL2, ulong RespL2, bool Has
 
 /// <summary>
 /// The distinct link contexts of the open connections' first packets, each held once with a count of the
-/// connections using it: a connection stores a 16-bit id (a capture point sees few distinct MAC pairs, VLANs and
-/// PPPoE sessions at once). Id 0 is "none" (no MACs, no tags). A context no open connection uses stays (a host's
-/// next connection finds it again) until the table is full; then the unused ones are dropped at once and their
-/// ids reused. When 65,534 distinct contexts are in use at once, further ones go to the connection's cold part
-/// (<see cref="InCold"/>), so memory stays bounded whatever the traffic. Open addressing over the ids, one
-/// array of (context, uses) by id: a lookup touches two arrays.
+/// connections using it (a <see cref="CountedInterner{T}"/>): a connection stores a 16-bit id (a capture point sees
+/// few distinct MAC pairs, VLANs and PPPoE sessions at once). Id 0 is "none" (no MACs, no tags). When 65,534
+/// distinct contexts are in use at once, further ones go to the connection's cold part (<see cref="InCold"/>), so
+/// memory stays bounded whatever the traffic.
 /// </summary>
 internal sealed class LinkContexts
 {
     /// <summary>The id that says the context is in the connection's rare part (<see cref="ConnRare.Link"/>).</summary>
     public const ushort InCold = ushort.MaxValue;
 
-    private struct Entry
-    {
-        public LinkContext Context;
-        public int Uses;
-    }
+    private readonly CountedInterner<LinkContext> _contexts;
+    private ushort _lastId; // the id the last lookup gave: a run of packets from one link context skips the hash
 
-    private Entry[] _entries = new Entry[16]; // by id; id 0 is "none"
-    private int _ids = 1;                     // ids handed out (0 included), in use or not
-    private ushort[] _free = new ushort[8];   // ids below _ids not in the index
-    private int _freeCount;
-    private ushort[] _index = new ushort[32]; // open addressing: 0 empty, else an id
-    private int _inIndex;                     // ids in the index (in use or kept)
-    private int _inUse;                       // ids with uses
-    private LinkContext _last;
-    private ushort _lastId;
-    private readonly int _capacity;
-
-    public LinkContexts(int capacity = InCold - 1) => _capacity = capacity;
+    public LinkContexts(int capacity = InCold - 1) => _contexts = new CountedInterner<LinkContext>(capacity);
 
     /// <summary>Distinct contexts in use.</summary>
-    public int Count => _inUse;
+    public int Count => _contexts.Count;
 
     /// <summary>
     /// The id of <paramref name="context"/>, counted as one more use (to be given back with <see cref="Release"/>),
@@ -70,42 +54,17 @@ internal sealed class LinkContexts
     {
         if (context == default)
             return 0;
-        ushort id;
-        if (_lastId != 0 && context == _last)
-            id = _lastId;
-        else
+        // The last id still holds the context unless it was dropped since (a dropped id holds the default).
+        if (_lastId != 0 && _contexts[_lastId] == context)
         {
-            int mask = _index.Length - 1;
-            int i = context.GetHashCode() & mask;
-            while (true)
-            {
-                id = _index[i];
-                if (id == 0 || _entries[id].Context == context)
-                    break;
-                i = (i + 1) & mask;
-            }
-            if (id == 0)
-            {
-                if (_inIndex >= _capacity)
-                {
-                    // Full: drop the contexts no connection uses, if that frees a useful share of the table.
-                    if (_inIndex - _inUse < Math.Max(1, _capacity / 8))
-                        return InCold;
-                    DropUnused();
-                    return Acquire(context);
-                }
-                id = NewId();
-                _entries[id].Context = context;
-                _index[i] = id;
-                if (++_inIndex * 2 > _index.Length)
-                    Rebuild(_index.Length * 2);
-            }
+            _contexts.AddUse(_lastId);
+            return _lastId;
         }
-        if (_entries[id].Uses++ == 0)
-            _inUse++;
-        _last = context;
-        _lastId = id;
-        return id;
+        int id = _contexts.Acquire(context);
+        if (id == 0)
+            return InCold;
+        _lastId = (ushort)id;
+        return _lastId;
     }
 
     /// <summary>One use of <paramref name="id"/> fewer (0 and <see cref="InCold"/> are not counted).</summary>
@@ -113,52 +72,8 @@ internal sealed class LinkContexts
     {
         if (id == 0 || id == InCold)
             return;
-        if (--_entries[id].Uses == 0)
-            _inUse--;
+        _contexts.Release(id);
     }
 
-    public LinkContext this[ushort id] => _entries[id].Context;
-
-    private ushort NewId()
-    {
-        if (_freeCount > 0)
-            return _free[--_freeCount];
-        if (_ids == _entries.Length)
-            Array.Resize(ref _entries, _entries.Length * 2);
-        return (ushort)_ids++;
-    }
-
-    private void DropUnused()
-    {
-        for (int id = 1; id < _ids; id++)
-        {
-            ref var e = ref _entries[id];
-            if (e.Uses == 0 && e.Context != default)
-            {
-                e.Context = default;
-                if (_freeCount == _free.Length)
-                    Array.Resize(ref _free, _free.Length * 2);
-                _free[_freeCount++] = (ushort)id;
-                _inIndex--;
-            }
-        }
-        _lastId = 0;
-        Rebuild(_index.Length);
-    }
-
-    /// <summary>Rebuilds the index at <paramref name="size"/> slots from the entries kept.</summary>
-    private void Rebuild(int size)
-    {
-        _index = new ushort[size];
-        int mask = size - 1;
-        for (int id = 1; id < _ids; id++)
-        {
-            if (_entries[id].Context == default)
-                continue;
-            int i = _entries[id].Context.GetHashCode() & mask;
-            while (_index[i] != 0)
-                i = (i + 1) & mask;
-            _index[i] = (ushort)id;
-        }
-    }
+    public LinkContext this[ushort id] => _contexts[id];
 }
