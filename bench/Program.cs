@@ -125,7 +125,36 @@ namespace ConnTrack.Bench
         }
 
         /// <summary>Runs a probe in a fresh copy of this program.</summary>
-        public static ProbeResult Child(IReadOnlyList<string> probeArgs)
+        public static ProbeResult Child(IReadOnlyList<string> probeArgs) => Collect(StartChild(probeArgs), probeArgs[0]);
+
+        /// <summary>
+        /// Two copies of a probe started together, each in its own process: the same work done twice with nothing
+        /// shared, so 2 x (one copy's time) / (the pair's time) is the most two cores of this machine give for that
+        /// work. The result's time is the slower copy's; CPU times, packets and records are the two copies' sums.
+        /// </summary>
+        public static ProbeResult ChildPair(IReadOnlyList<string> probeArgs, string name)
+        {
+            var first = StartChild(probeArgs);
+            var second = StartChild(probeArgs);
+            var a = Collect(first, probeArgs[0]);
+            var b = Collect(second, probeArgs[0]);
+            if (!a.Ok || !b.Ok)
+                return ProbeResult.Failed(name, a.Error ?? b.Error ?? "a copy failed");
+            return new ProbeResult
+            {
+                Name = name,
+                Ok = true,
+                Seconds = Math.Max(a.Seconds, b.Seconds),
+                Packets = a.Packets + b.Packets,
+                Records = a.Records + b.Records,
+                UserSeconds = a.UserSeconds + b.UserSeconds,
+                SystemSeconds = a.SystemSeconds + b.SystemSeconds,
+                PeakRss = Math.Max(a.PeakRss, b.PeakRss),
+                Notes = { ["copies"] = $"{a.Seconds:F3} s and {b.Seconds:F3} s" },
+            };
+        }
+
+        private static (Process Process, Task<string> Stderr) StartChild(IReadOnlyList<string> probeArgs)
         {
             var self = Environment.ProcessPath!;
             var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -134,16 +163,21 @@ namespace ConnTrack.Bench
             psi.ArgumentList.Add("--child");
             foreach (var arg in probeArgs)
                 psi.ArgumentList.Add(arg);
-            using var p = Process.Start(psi)!;
-            var stderr = p.StandardError.ReadToEndAsync();
+            var p = Process.Start(psi)!;
+            return (p, p.StandardError.ReadToEndAsync());
+        }
+
+        private static ProbeResult Collect((Process Process, Task<string> Stderr) child, string probe)
+        {
+            using var p = child.Process;
             var stdout = p.StandardOutput.ReadToEnd();
             p.WaitForExit();
             var result = ProbeResult.FromOutput(stdout);
             if (result is not null)
                 return result;
-            var err = (stderr.Result + stdout).Trim();
+            var err = (child.Stderr.Result + stdout).Trim();
             var firstLines = string.Join(" | ", err.Split('\n').Take(3).Select(l => l.Trim()));
-            return ProbeResult.Failed(probeArgs[0], $"probe process exited with {p.ExitCode}: {firstLines}");
+            return ProbeResult.Failed(probe, $"probe process exited with {p.ExitCode}: {firstLines}");
         }
 
         /// <summary>Runs a measurement <paramref name="reps"/> times and keeps the fastest good run.</summary>
@@ -281,9 +315,10 @@ namespace ConnTrack.Bench
                     : Child(["cmdlet", capture, module, "1", cmdletOne]),
                 () => module is null
                     ? ProbeResult.Failed(cmdletAutoName, "no module: build out/ConnTrack or pass --module")
-                    : Child(["cmdlet", capture, module, "default", cmdletAutoName]));
-            var (tcpdump, engine, parallel, cmdlet, cmdletAuto) = (rows[0], rows[1], rows[2], rows[3], rows[4]);
-            results.AddRange(rows);
+                    : Child(["cmdlet", capture, module, "default", cmdletAutoName]),
+                () => ChildPair(["engine", capture], Report.PairName));
+            var (tcpdump, engine, parallel, cmdlet, cmdletAuto, pair) = (rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]);
+            results.AddRange(rows[..5]);
 
             ProbeResult? stages = null;
             if (engine.Ok)
@@ -324,7 +359,7 @@ namespace ConnTrack.Bench
             }
 
             var report = new Report(a, started, capture, fileBytes, genStats, genSeconds, tcpdump, engine, parallel, cmdlet,
-                cmdletAuto, autoThreads, results.Skip(5).ToList(), memory, stream, module, stages);
+                cmdletAuto, autoThreads, pair, results.Skip(5).ToList(), memory, stream, module, stages);
             var text = report.Render();
             Console.WriteLine();
             Console.WriteLine(report.Table());
