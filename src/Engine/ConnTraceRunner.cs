@@ -100,13 +100,9 @@ public sealed class ConnTraceRunner : IConnSink, ITraceRunner
         ArgumentNullException.ThrowIfNull(reader);
         int count = FillBatch(reader, out bool atEnd, out var failure);
         // Prefetch the whole batch's connections first, so their cache misses overlap.
+        _tracker.PrefetchConnections(_batch, BatchIndices.AsSpan(0, count), _hints);
         for (int i = 0; i < count; i++)
-            _hints[i] = _tracker.PrefetchConnection(_batch[i]);
-        for (int i = 0; i < count; i++)
-        {
             _tracker.Process(_batch[i], _hints[i]);
-            _hints[i] = 0;
-        }
         failure?.Throw();
         return !atEnd;
     }
@@ -114,7 +110,8 @@ public sealed class ConnTraceRunner : IConnSink, ITraceRunner
     /// <summary>Packets decoded ahead of tracking (the prefetch window).</summary>
     private const int BatchSize = 16;
     private readonly PacketSummary[] _batch = new PacketSummary[BatchSize];
-    private readonly int[] _hints = new int[BatchSize]; // PrefetchConnection's hints (0: none)
+    private readonly int[] _hints = new int[BatchSize]; // PrefetchConnections' hints (0: none)
+    private static readonly int[] BatchIndices = Enumerable.Range(0, BatchSize).ToArray(); // the whole batch, in order
 
     /// <summary>
     /// Reads and decodes up to <see cref="BatchSize"/> trackable packets into <see cref="_batch"/>. Decoding does

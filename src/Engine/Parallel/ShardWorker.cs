@@ -110,7 +110,8 @@ internal sealed class ShardWorker : IConnSink
 
     /// <summary>Entries looked ahead at a time: their connections are prefetched together, as the one-thread runner does.</summary>
     private const int Window = 32;
-    private readonly int[] _hints = new int[Window]; // PrefetchConnection's hints (0: none)
+    private readonly int[] _own = new int[Window];   // the window's entries of this shard
+    private readonly int[] _hints = new int[Window]; // PrefetchConnections' hints for them (0: none)
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first batch (a single pass never waits for tiering)
     private void Track(PacketBatch batch)
@@ -118,6 +119,7 @@ internal sealed class ShardWorker : IConnSink
         var packets = batch.Packets;
         var times = batch.Times;
         var shards = batch.Shards;
+        var own = _own;
         var hints = _hints;
         int n = batch.Count;
         byte me = (byte)Id;
@@ -128,23 +130,21 @@ internal sealed class ShardWorker : IConnSink
             int end = Math.Min(n, start + Window);
             // Look this window's own packets up first so their cache misses overlap (a hint only saves a
             // lookup: Process checks it is still the table's connection for the packet's key).
+            int owned = 0;
             for (int i = start; i < end; i++)
             {
                 if (shards[i] == me)
-                    hints[i - start] = tracker.PrefetchConnection(packets[i]);
+                    own[owned++] = i;
             }
+            tracker.PrefetchConnections(packets, own.AsSpan(0, owned), hints);
+            int next = 0;
             for (int i = start; i < end; i++)
             {
                 _index = i;
                 if (shards[i] == me)
-                {
-                    tracker.Process(packets[i], hints[i - start]);
-                    hints[i - start] = 0;
-                }
+                    tracker.Process(packets[i], hints[next++]);
                 else
-                {
                     tracker.AdvanceTime(times[i]); // another shard's packet (or a tick): its time still drives our timers
-                }
             }
         }
         _output = null;

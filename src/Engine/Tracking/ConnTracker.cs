@@ -168,16 +168,55 @@ public sealed class ConnTracker
         return slot + 1;
     }
 
-    private static unsafe void PrefetchEntry(ref Connection conn)
+    /// <summary>Packets looked up together by <see cref="PrefetchConnections"/> at most.</summary>
+    internal const int LookAheadMax = 32;
+
+    /// <summary>
+    /// <see cref="PrefetchConnection"/> for several packets at once: <c>packets[which[i]]</c> gets its hint in
+    /// <c>hints[i]</c>. Three passes, so that the packets' cache misses overlap instead of following one another:
+    /// every key's table entry is requested, then every candidate connection's entry (found by hash alone), then
+    /// every candidate's cold part. A hint is a slot plus one whose key may still differ (two keys with one
+    /// hash): <see cref="Process(in PacketSummary, int)"/> checks it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
+    internal void PrefetchConnections(PacketSummary[] packets, ReadOnlySpan<int> which, Span<int> hints)
+    {
+        int n = which.Length;
+        Span<int> hashes = stackalloc int[LookAheadMax];
+        for (int i = 0; i < n; i++)
+        {
+            int hash = KeyOf(packets[which[i]], out _, out _, out _).GetHashCode();
+            hashes[i] = hash;
+            _table.PrefetchHome(hash);
+        }
+        for (int i = 0; i < n; i++)
+        {
+            int slot = _table.CandidateSlot(hashes[i]);
+            hints[i] = slot + 1;
+            if (slot >= 0)
+                PrefetchLines(ref _slab[slot]);
+        }
+        for (int i = 0; i < n; i++)
+        {
+            if (hints[i] > 0)
+                PrefetchCold(ref _slab[hints[i] - 1]);
+        }
+    }
+
+    private static unsafe void PrefetchLines(ref Connection conn)
     {
         if (!Sse.IsSupported)
             return;
         byte* at = (byte*)Unsafe.AsPointer(ref conn);
-        // The entry spans at most three cache lines (the lookup has just read its key).
         Sse.Prefetch0(at);
         Sse.Prefetch0(at + 64);
         Sse.Prefetch0(at + Unsafe.SizeOf<Connection>() - 1);
-        // A connection carrying data reads its cold part on most packets: bring that in too.
+    }
+
+    private static unsafe void PrefetchCold(ref Connection conn)
+    {
+        if (!Sse.IsSupported)
+            return;
         if (conn.Cold is { } cold)
         {
             byte* c = (byte*)Unsafe.As<ConnCold, nint>(ref cold);
@@ -185,6 +224,14 @@ public sealed class ConnTracker
             Sse.Prefetch0(c + 64);
             Sse.Prefetch0(c + ColdObjectBytes - 1);
         }
+    }
+
+    private static void PrefetchEntry(ref Connection conn)
+    {
+        // The entry spans at most three cache lines (the lookup has just read its key); a connection carrying
+        // data reads its cold part on most packets: bring that in too.
+        PrefetchLines(ref conn);
+        PrefetchCold(ref conn);
     }
 
     // The cold object: header, the endpoints' cold parts, the rare part's reference.

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace ConnTrack.Engine.Tracking;
 
@@ -38,6 +39,36 @@ internal sealed class ConnectionTable
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Home(int hash) => (int)((uint)hash * 0x9E3779B1u >> _shift); // Fibonacci hashing: the top bits
+
+    /// <summary>Starts loading the table entry where a key of hash <paramref name="hash"/> is looked for first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void PrefetchHome(int hash)
+    {
+        if (Sse.IsSupported)
+            Sse.Prefetch0(Unsafe.AsPointer(ref _entries[Home(hash)]));
+    }
+
+    /// <summary>
+    /// The slot of the first connection whose key has hash <paramref name="hash"/>, or -1: the connection under
+    /// the key unless two keys share the hash. Reads only the table, not the connections (a caller checks the key
+    /// later, once the connection's entry has been brought into the cache).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
+    public int CandidateSlot(int hash)
+    {
+        var entries = _entries;
+        int mask = _mask;
+        int i = Home(hash);
+        while (true)
+        {
+            ref var e = ref entries[i];
+            if (e.SlotPlus1 == 0)
+                return -1;
+            if (e.Hash == hash)
+                return e.SlotPlus1 - 1;
+            i = (i + 1) & mask;
+        }
+    }
 
     /// <summary>The slot of the connection under <paramref name="key"/>, or -1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
