@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Net;
 
 namespace ConnTrack.Engine.Net;
@@ -29,6 +30,7 @@ public sealed class LocalNetworks
     /// <summary>True when no networks are configured: Zeek then leaves local_orig/local_resp unset.</summary>
     public bool IsEmpty => _nets.Length == 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     public bool Contains(IPAddr128 address)
     {
         bool v4 = address.IsIPv4;

@@ -75,6 +75,7 @@ internal sealed class ConnTimerHeap
     public int Count => _count;
 
     /// <summary>The slot of the connection whose earliest timer is the earliest of all, and that timer's time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryPeek(out int slot, out long time)
     {
         if (_count == 0)
@@ -89,6 +90,7 @@ internal sealed class ConnTimerHeap
     }
 
     /// <summary>Puts the connection in <paramref name="slot"/> where its earliest pending timer belongs (out of the heap when it has none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     public void Update(int slot)
     {
         ref var conn = ref _slab[slot];
@@ -113,6 +115,7 @@ internal sealed class ConnTimerHeap
             SiftDown(i, entry);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     public void Remove(int slot)
     {
         ref var conn = ref _slab[slot];
@@ -131,6 +134,7 @@ internal sealed class ConnTimerHeap
             SiftDown(i, moved);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private void SiftUp(int i, in Entry entry)
     {
         var heap = _heap;
@@ -148,6 +152,7 @@ internal sealed class ConnTimerHeap
         _slab[entry.Slot].HeapSlot = i + 1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private void SiftDown(int i, in Entry entry)
     {
         var heap = _heap;

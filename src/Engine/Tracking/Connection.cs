@@ -398,11 +398,13 @@ internal partial struct Connection
         else _timerSeq2 = seq;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private readonly PendingTimer GetTimer(int i) =>
         i < InlineTimers
             ? new PendingTimer(_timerTimes[i], TimerSeq(i), (ConnTimerKind)((_timerKinds >> (3 * i)) & 7))
             : Cold!.Rare!.TimersMore![i - InlineTimers];
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetTimer(int i, in PendingTimer timer)
     {
         if (i < InlineTimers)
@@ -444,6 +446,7 @@ internal partial struct Connection
     public static int TimerBit(ConnTimerKind kind) => 1 << (int)kind;
 
     /// <summary>The earliest pending timer (time, then arming order); false when none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     public readonly bool TryGetEarliestTimer(out int index, out long time, out uint seq)
     {
         index = -1;

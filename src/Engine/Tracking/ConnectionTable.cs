@@ -120,6 +120,7 @@ internal sealed class ConnectionTable
     }
 
     /// <summary>Removes the connection in <paramref name="slot"/> if it is the table's connection for its key.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     public bool Remove(int slot)
     {
         var key = _slab[slot].ToFlowKey(_v6, _vlanLinks);

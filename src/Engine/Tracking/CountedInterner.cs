@@ -44,6 +44,7 @@ internal class CountedInterner<T> where T : struct, IEquatable<T>
     /// The id of <paramref name="value"/>, counted as one more use (to be given back with <see cref="Release"/>);
     /// 0 when the value is new and the interner is full of used values.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     public int Acquire(in T value)
     {
         int mask = _index.Length - 1;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ConnTrack.Engine.Net;
 
 namespace ConnTrack.Engine.Tracking;
@@ -22,6 +23,7 @@ public readonly struct FlowKey : IEquatable<FlowKey>
         AddrA = a; PortA = pa; AddrB = b; PortB = pb; Protocol = protocol; Vlan = vlan; InnerVlan = innerVlan;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FlowKey Create(IPAddr128 src, ushort srcPort, IPAddr128 dst, ushort dstPort, byte protocol,
                                  bool canonical, ushort vlan = 0, ushort innerVlan = 0)
     {
@@ -37,6 +39,7 @@ public readonly struct FlowKey : IEquatable<FlowKey>
     public override bool Equals(object? obj) => obj is FlowKey k && Equals(k);
 
     // Symmetric by construction (the key is canonical), which the parallel mode's sharding relies on too.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override int GetHashCode()
     {
         ulong h = AddrA.Lo * 0x9E3779B97F4A7C15UL ^ AddrB.Lo * 0xC2B2AE3D27D4EB4FUL ^ AddrA.Hi ^ (AddrB.Hi << 1);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace ConnTrack.Engine.Tracking;
 
 /// <summary>
@@ -50,6 +51,7 @@ internal sealed class LinkContexts
     /// The id of <paramref name="context"/>, counted as one more use (to be given back with <see cref="Release"/>),
     /// or <see cref="InCold"/> when it is new and the table is full.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     public ushort Acquire(in LinkContext context)
     {
         if (context == default)

@@ -163,6 +163,7 @@ internal partial struct Connection
     // ---- reassembly bookkeeping (TCP_Reassembler, without payload) ----
 
     /// <summary>Data at relative <paramref name="seq"/> of <paramref name="len"/> bytes arrived (TCP_Reassembler::DataSent).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private void DataSent(ref TcpEndpoint e, ulong seq, int len, ConnTracker t)
     {
         if (e.SkipDeliveries || len <= 0) return;
@@ -259,6 +260,7 @@ internal partial struct Connection
     }
 
     /// <summary>The peer acked endpoint <paramref name="e"/> up to relative <paramref name="seq"/> (TCP_Reassembler::AckReceived).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private void AckReceived(ref TcpEndpoint e, ulong seq, ConnTracker t)
     {
         if (e.SawFin)
@@ -273,6 +275,7 @@ internal partial struct Connection
         CheckEof(ref e, t);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private void TrimToSeq(ref TcpEndpoint e, ref TcpEndpointCold k, ulong seq, ConnTracker t)
     {
         if (seq > k.LastReassemSeq)
@@ -331,6 +334,7 @@ internal partial struct Connection
         return false;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private void CheckEof(ref TcpEndpoint e, ConnTracker t)
     {
         if (!e.DidEof && (e.SawFin || e.State is TcpEndpointState.Closed or TcpEndpointState.Reset) && !DataPending(e))
@@ -375,6 +379,7 @@ internal partial struct Connection
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private static void InitEndpoint(ref TcpEndpoint e, TcpFlags flags, uint firstSeq, uint lastSeq)
     {
         bool syn = (flags & TcpFlags.Syn) != 0;
@@ -424,6 +429,7 @@ internal partial struct Connection
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private static ulong RelativeSeq(in TcpEndpoint e, uint cur, uint last, uint wraps, ref bool underflow)
     {
         int delta = SeqDelta(cur, last);
@@ -444,6 +450,7 @@ internal partial struct Connection
         return e.ToRelativeSeqSpace(cur, wraps);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private void UpdateHistory(TcpFlags flags, ref TcpEndpoint e, ulong relSeq, int len)
     {
         bool syn = (flags & TcpFlags.Syn) != 0, fin = (flags & TcpFlags.Fin) != 0, rst = (flags & TcpFlags.Rst) != 0;
@@ -573,6 +580,7 @@ internal partial struct Connection
             ConnectionClosed(ref endpoint, ref peer, genEvent, t);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private int UpdateLastSeq(ref TcpEndpoint e, uint lastSeq, TcpFlags flags, int len)
     {
         int deltaLast = SeqDelta(lastSeq, e.LastSeq);
@@ -652,6 +660,7 @@ internal partial struct Connection
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private void UpdateInactiveState(ref TcpEndpoint endpoint, ref TcpEndpoint peer, uint baseSeq, int len, bool isOrig,
                                      TcpFlags flags, long now, ref bool doClose, ref bool genEvent, ConnTracker t)
     {
@@ -740,6 +749,7 @@ internal partial struct Connection
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private void ConnectionClosed(ref TcpEndpoint endpoint, ref TcpEndpoint peer, bool genEvent, ConnTracker t)
     {
         if (DataPending(in endpoint))
