@@ -197,14 +197,18 @@ namespace ConnTrack.Bench
         }
 
         /// <summary>
-        /// Runs several measurements in rounds (each once per round, in order) and keeps each one's fastest good run.
-        /// This machine's speed drifts over minutes; rounds put every row's samples in the same stretches of time, so
-        /// the ratios between rows compare like with like (a row measured all at once could land in a slow stretch).
-        /// A measurement that fails is not run again.
+        /// Runs several measurements in rounds (each once per round, in order) and keeps each one's fastest good run,
+        /// and every good run in <paramref name="rounds"/> (by measurement, in round order; a round whose run failed
+        /// holds null). This machine's speed drifts over minutes; rounds put every row's samples in the same stretches
+        /// of time, so the ratios between rows compare like with like (a row measured all at once could land in a slow
+        /// stretch), and the runs of one round can be compared pairwise. A measurement that fails is not run again.
         /// </summary>
-        public static ProbeResult[] BestInterleaved(int reps, params Func<ProbeResult>[] runs)
+        public static ProbeResult[] BestInterleaved(int reps, out ProbeResult?[][] rounds, params Func<ProbeResult>[] runs)
         {
             var best = new ProbeResult?[runs.Length];
+            rounds = new ProbeResult?[runs.Length][];
+            for (int i = 0; i < runs.Length; i++)
+                rounds[i] = new ProbeResult?[reps];
             for (int round = 0; round < reps; round++)
             {
                 for (int i = 0; i < runs.Length; i++)
@@ -214,8 +218,12 @@ namespace ConnTrack.Bench
                     var r = runs[i]();
                     Console.WriteLine($"    {r.Name}: " + (r.Ok ? $"{r.Seconds:F3} s" : r.Error));
                     if (!r.Ok)
+                    {
                         best[i] ??= r;
-                    else if (best[i] is null || r.Seconds < best[i]!.Seconds)
+                        continue;
+                    }
+                    rounds[i][round] = r;
+                    if (best[i] is null || r.Seconds < best[i]!.Seconds)
                         best[i] = r;
                 }
             }
@@ -306,7 +314,7 @@ namespace ConnTrack.Bench
             int autoThreads = Environment.ProcessorCount >= 2 && fileBytes >= 64L * 1024 * 1024 ? Environment.ProcessorCount : 1;
             string cmdletAutoName = $"Read-ConnTrace, default -ThreadCount 0 (picks {autoThreads} thread{(autoThreads == 1 ? "" : "s")})";
             Console.WriteLine($"tcpdump, engine (ConnTraceRunner), engine parallel ({shards} shards), Read-ConnTrace (in-process PowerShell, module {module ?? "not built"}): {a.Reps} rounds");
-            var rows = BestInterleaved(a.Reps,
+            var rows = BestInterleaved(a.Reps, out var rounds,
                 () => ExternalTool.Run("tcpdump (libpcap read)", "tcpdump", ["-r", capture, "-w", "/dev/null"]),
                 () => Child(["engine", capture]),
                 () => Child(["engine", capture, shards.ToString()]),
@@ -359,7 +367,10 @@ namespace ConnTrack.Bench
             }
 
             var report = new Report(a, started, capture, fileBytes, genStats, genSeconds, tcpdump, engine, parallel, cmdlet,
-                cmdletAuto, autoThreads, pair, results.Skip(5).ToList(), memory, stream, module, stages);
+                cmdletAuto, autoThreads, pair, results.Skip(5).ToList(), memory, stream, module, stages)
+            {
+                Rounds = new RoundSamples(rounds[0], rounds[1], rounds[2], rounds[3], rounds[5]),
+            };
             var text = report.Render();
             Console.WriteLine();
             Console.WriteLine(report.Table());

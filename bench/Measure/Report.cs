@@ -25,6 +25,9 @@ public sealed class Report(
     string? module,
     ProbeResult? stages)
 {
+    /// <summary>Every round's runs of the rows the targets compare (null when not run in rounds).</summary>
+    public RoundSamples? Rounds { get; init; }
+
     /// <summary>The row of two one-thread engines run at once in two processes (<see cref="Bench.ChildPair"/>).</summary>
     public const string PairName = "2 one-thread engines at once (2 processes, nothing shared)";
 
@@ -67,6 +70,23 @@ public sealed class Report(
     }
 
     private double PairSpeedup() => 2 * engine.Seconds / pair.Seconds;
+
+    /// <summary>
+    /// "; per round: median 1.23x (1.20x-1.31x, 3 rounds)": <paramref name="factor"/> x a's time over b's, taken
+    /// round by round (the two runs of a round ran minutes apart at most), so the machine's drift between rounds
+    /// cancels out; empty with fewer than two complete rounds.
+    /// </summary>
+    private static string Paired(ProbeResult?[]? a, ProbeResult?[]? b, double factor = 1)
+    {
+        if (a is null || b is null)
+            return "";
+        var ratios = a.Zip(b).Where(p => p.First is not null && p.Second is not null)
+            .Select(p => factor * p.First!.Seconds / p.Second!.Seconds).OrderBy(x => x).ToList();
+        if (ratios.Count < 2)
+            return "";
+        double median = ratios.Count % 2 == 1 ? ratios[ratios.Count / 2] : (ratios[ratios.Count / 2 - 1] + ratios[ratios.Count / 2]) / 2;
+        return $"; per round: median {median:F2}x ({ratios[0]:F2}x–{ratios[^1]:F2}x, {ratios.Count} rounds)";
+    }
 
     private static double Cpu(ProbeResult r) => r.UserSeconds + r.SystemSeconds;
 
@@ -126,7 +146,7 @@ public sealed class Report(
         {
             double ratio = tcpdump.Seconds / engine.Seconds;
             double cpuRatio = (tcpdump.UserSeconds + tcpdump.SystemSeconds) / Math.Max(1e-9, engine.UserSeconds + engine.SystemSeconds);
-            sb.AppendLine($"| Engine (1 thread) packets/s ≥ tcpdump's raw read | {ratio:F2}x tcpdump by wall time ({cpuRatio:F2}x by CPU time) | {Verdict(ratio >= 1.0)} |");
+            sb.AppendLine($"| Engine (1 thread) packets/s ≥ tcpdump's raw read | {ratio:F2}x tcpdump by wall time ({cpuRatio:F2}x by CPU time){Paired(Rounds?.Tcpdump, Rounds?.Engine)} | {Verdict(ratio >= 1.0)} |");
         }
         else
         {
@@ -139,7 +159,7 @@ public sealed class Report(
             string scale = Connections >= 100_000 ? "" : $" (only {Connections:N0} connections; the target asks for 100k+)";
             string same = cmdlet.Records == engine.Records ? "" : $"; record counts differ: cmdlet {cmdlet.Records:N0}, engine {engine.Records:N0}";
             double cpuRatio = (cmdlet.UserSeconds + cmdlet.SystemSeconds) / Math.Max(1e-9, engine.UserSeconds + engine.SystemSeconds);
-            sb.AppendLine($"| Read-ConnTrace ≤ 1.3x the engine alone (100k+ connections) | `-ThreadCount 1` vs the one-thread engine: {ratio:F2}x by wall time ({cpuRatio:F2}x by CPU time){scale}{same} | {Verdict(ratio <= 1.3 && cmdlet.Records == engine.Records)} |");
+            sb.AppendLine($"| Read-ConnTrace ≤ 1.3x the engine alone (100k+ connections) | `-ThreadCount 1` vs the one-thread engine: {ratio:F2}x by wall time ({cpuRatio:F2}x by CPU time){Paired(Rounds?.Cmdlet, Rounds?.Engine)}{scale}{same} | {Verdict(ratio <= 1.3 && cmdlet.Records == engine.Records)} |");
         }
         else
         {
@@ -159,8 +179,8 @@ public sealed class Report(
                 null => "records not compared (no fingerprint)",
             };
             string cores = Environment.ProcessorCount == 2 ? "" : $" (this machine has {Environment.ProcessorCount} cores, not 2)";
-            string ceiling = pair.Ok ? $"; for scale, two one-thread engines at once, nothing shared, reach {PairSpeedup():F2}x" : "";
-            sb.AppendLine($"| {parallelTarget} | {ParallelName()}: {speedup:F2}x the one-thread rate by wall time; CPU time {cpuRatio:F2}x the one-thread run's{cores}; {sameText}{ceiling} | {Verdict(speedup >= 1.7 && same == true)} |");
+            string ceiling = pair.Ok ? $"; for scale, two one-thread engines at once, nothing shared, reach {PairSpeedup():F2}x{Paired(Rounds?.Engine, Rounds?.Pair, 2)}" : "";
+            sb.AppendLine($"| {parallelTarget} | {ParallelName()}: {speedup:F2}x the one-thread rate by wall time{Paired(Rounds?.Engine, Rounds?.Parallel)}; CPU time {cpuRatio:F2}x the one-thread run's{cores}; {sameText}{ceiling} | {Verdict(speedup >= 1.7 && same == true)} |");
         }
         else
         {
@@ -222,6 +242,7 @@ public sealed class Report(
                       (generateSeconds > 0 ? $" in {generateSeconds:F1} s" : " (reused: same options, same bytes)") + $": {generated}"));
         sb.AppendLine();
         sb.AppendLine("Each measurement runs in its own process on the same file, already in the page cache; the fastest of the repetitions is kept. tcpdump, the engine rows and the Read-ConnTrace rows run in rounds (each once per round), so the rows compared share the same stretches of the machine's drifting speed; the peers tshark and argus run once: they are slow.");
+        sb.AppendLine("The targets give the ratio of the best runs and, where there are two rounds or more, the same ratio taken round by round (the median and the range): pairing the runs of one round cancels the drift between rounds, so that median is the steadier figure.");
         sb.AppendLine("\"Speed vs tcpdump\" is tcpdump's time divided by the row's time (above 1: faster than libpcap merely reading the file).");
         sb.AppendLine("Allocated bytes come from GC.GetTotalAllocatedBytes around the whole run and include the records handed out.");
         sb.AppendLine($"\"engine, parallel\" is ParallelTraceRunner with one shard per logical CPU ({Environment.ProcessorCount}); its records are compared with the one-thread engine's by a fingerprint of every field but uid (shards draw uids from their own seeds).");
@@ -332,6 +353,9 @@ public sealed class Report(
 
     private static string Escape(string? s) => (s ?? "").Replace("|", "\\|").Replace("\n", " ");
 }
+
+/// <summary>Each round's run of the rows the targets compare, by round (null where a run failed).</summary>
+public sealed record RoundSamples(ProbeResult?[] Tcpdump, ProbeResult?[] Engine, ProbeResult?[] Parallel, ProbeResult?[] Cmdlet, ProbeResult?[] Pair);
 
 /// <summary>Counts the records of a classic pcap file by walking its record headers.</summary>
 public static class PcapCount
