@@ -23,6 +23,7 @@ public sealed class ConnTraceRunner : IConnSink, ITraceRunner
 
     public ConnTraceRunner(ConnTrackOptions options)
     {
+        HotPathWarmUp.Start();
         Options = options;
         Weirds = new WeirdCounters();
         _decoder = new PacketDecoder(!options.IgnoreChecksums, Weirds);
