@@ -309,9 +309,9 @@ namespace ConnTrack.Bench
             int shards = Environment.ProcessorCount;
             var module = FindModule(repo, a);
             // -ThreadCount 1 against the one-thread engine (the 1.3x target); the default (-ThreadCount 0 picks
-            // every core for a capture of 64 MiB or more, the cmdlet's ParallelThreshold) against the parallel engine.
+            // every core for a capture of 128 MiB or more, the cmdlet's ParallelThreshold) against the parallel engine.
             const string cmdletOne = "Read-ConnTrace -ThreadCount 1";
-            int autoThreads = Environment.ProcessorCount >= 2 && fileBytes >= 64L * 1024 * 1024 ? Environment.ProcessorCount : 1;
+            int autoThreads = Environment.ProcessorCount >= 2 && fileBytes >= 128L * 1024 * 1024 ? Environment.ProcessorCount : 1;
             string cmdletAutoName = $"Read-ConnTrace, default -ThreadCount 0 (picks {autoThreads} thread{(autoThreads == 1 ? "" : "s")})";
             Console.WriteLine($"tcpdump, engine (ConnTraceRunner), engine parallel ({shards} shards), Read-ConnTrace (in-process PowerShell, module {module ?? "not built"}): {a.Reps} rounds");
             var rows = BestInterleaved(a.Reps, out var rounds,

@@ -247,7 +247,7 @@ public sealed class Report(
         sb.AppendLine("Allocated bytes come from GC.GetTotalAllocatedBytes around the whole run and include the records handed out.");
         sb.AppendLine($"\"engine, parallel\" is ParallelTraceRunner with one shard per logical CPU ({Environment.ProcessorCount}); its records are compared with the one-thread engine's by a fingerprint of every field but uid (shards draw uids from their own seeds).");
         sb.AppendLine($"\"{PairName}\" starts two one-thread engine processes on the file together: the same work twice with no hand-over, no shared table and no shared memory, so twice the engine's time over the pair's is about the most two cores of this machine give for the engine's work (the copies still share the memory bus and the last-level cache); one run split over two cores pays hand-over costs on top, so it can hope to come near this ratio, not above it.");
-        sb.AppendLine("Read-ConnTrace runs twice: with `-ThreadCount 1` (compared with the one-thread engine: the 1.3x target) and with the default `-ThreadCount 0`, which shards over every core for a capture of 64 MiB or more (compared with the parallel engine).");
+        sb.AppendLine("Read-ConnTrace runs twice: with `-ThreadCount 1` (compared with the one-thread engine: the 1.3x target) and with the default `-ThreadCount 0`, which shards over every core for a capture of 128 MiB or more (compared with the parallel engine).");
         sb.AppendLine();
         sb.AppendLine("## Throughput");
         sb.AppendLine();
