@@ -109,7 +109,7 @@ internal sealed class ShardWorker : IConnSink
     }
 
     /// <summary>Entries looked ahead at a time: their connections are prefetched together, as the one-thread runner does.</summary>
-    private const int Window = 32;
+    private const int Window = ConnTracker.LookAheadMax;
     private readonly int[] _own = new int[Window];   // the window's entries of this shard
     private readonly int[] _hints = new int[Window]; // PrefetchConnections' hints for them (0: none)
 

@@ -183,6 +183,7 @@ public sealed class ConnTracker
     internal void PrefetchConnections(PacketSummary[] packets, ReadOnlySpan<int> which, Span<int> hints)
     {
         int n = which.Length;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(n, LookAheadMax);
         Span<int> hashes = stackalloc int[LookAheadMax];
         for (int i = 0; i < n; i++)
         {

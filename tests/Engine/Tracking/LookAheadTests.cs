@@ -50,6 +50,15 @@ public class LookAheadTests
         Assert.Equal([a.Src, b.Src], sink.Records.Select(r => r.OrigH));
     }
 
+    [Fact]
+    public void MoreThanTheLookAheadAtOnceIsRefused()
+    {
+        var tracker = NewTracker(out _);
+        var packets = new PacketSummary[ConnTracker.LookAheadMax + 1];
+        var which = Enumerable.Range(0, packets.Length).ToArray();
+        Assert.Throws<ArgumentOutOfRangeException>(() => tracker.PrefetchConnections(packets, which, new int[which.Length]));
+    }
+
     /// <summary>Two UDP packets of different tuples whose connection keys hash alike (found by search, 10.x.y.z:port to 10.0.0.2:53).</summary>
     private static (PacketSummary, PacketSummary) TwoUdpTuplesWithOneHash()
     {
