@@ -28,28 +28,36 @@ internal static class HotPathWarmUp
     /// <summary>Compiles every non-generic method of the engine marked AggressiveOptimization; returns how many.</summary>
     internal static int CompileMarkedMethods()
     {
-        int compiled = 0;
         const BindingFlags all = BindingFlags.DeclaredOnly | BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic;
+        Type?[] types;
         try
         {
-            foreach (var type in typeof(HotPathWarmUp).Assembly.GetTypes())
+            types = typeof(HotPathWarmUp).Assembly.GetTypes();
+        }
+        catch (ReflectionTypeLoadException e)
+        {
+            types = e.Types; // the types that did load
+        }
+        int compiled = 0;
+        foreach (var type in types)
+        {
+            if (type is null || type.ContainsGenericParameters)
+                continue;
+            foreach (var method in type.GetMethods(all))
             {
-                if (type.ContainsGenericParameters)
+                if ((method.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) == 0 ||
+                    method.IsAbstract || method.ContainsGenericParameters)
                     continue;
-                foreach (var method in type.GetMethods(all))
+                try
                 {
-                    if ((method.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0 &&
-                        !method.IsAbstract && !method.ContainsGenericParameters)
-                    {
-                        RuntimeHelpers.PrepareMethod(method.MethodHandle);
-                        compiled++;
-                    }
+                    RuntimeHelpers.PrepareMethod(method.MethodHandle);
+                    compiled++;
+                }
+                catch (Exception)
+                {
+                    // Only a head start: a method not compiled here is compiled at its first call.
                 }
             }
-        }
-        catch (Exception)
-        {
-            // Only a head start: whatever is not compiled here is compiled at its first call.
         }
         return compiled;
     }
