@@ -50,12 +50,20 @@ internal struct InlineTimerTimes
 }
 
 /// <summary>
-/// Connections with pending timers, ordered by each one's earliest timer (time, then arming order): a binary
-/// min-heap of 16-byte entries (time, arming number, slab slot) indexed from the connections
-/// (<see cref="Tracking.Connection.HeapSlot"/>), so a connection's entry is updated or removed in O(log n) when its timers
-/// change or it is removed. Popping connections in this order fires timers in exactly the order of one queue
-/// holding every pending timer, as Zeek's TimerMgr does; but a removed connection leaves nothing behind, so the
-/// heap follows the open connections.
+/// Connections with pending timers, ordered by each one's earliest timer (time, then arming order). Popping
+/// connections in this order fires timers in exactly the order of one queue holding every pending timer, as Zeek's
+/// TimerMgr does; but a removed connection leaves nothing behind, so the queue follows the open connections.
+/// <para>
+/// Two parts. Timers due soon sit in a binary min-heap of 16-byte entries (time, arming number, slab slot). Timers
+/// due later (most of them: inactivity timeouts are minutes) sit unordered in buckets of 2^27 ns (~134 ms) on a wheel
+/// of <see cref="BucketCount"/> buckets (~73 min) ahead of the heap's <see cref="_horizon"/>. Every bucket entry is
+/// due at or after the horizon and every heap entry before it, unless it is beyond the wheel's reach; when the heap
+/// has nothing before the horizon, the next bucket is moved into the heap and the horizon steps on. So a timer armed
+/// or moved minutes ahead costs an append (or a swap-remove and an append), and the heap, which the clock pops from
+/// at every packet, holds only the seconds ahead, small enough to stay in cache. A connection finds its entry from
+/// <see cref="Tracking.Connection.HeapSlot"/>: a heap index plus one, or the complement of its position in its bucket
+/// (the bucket is kept by slot beside the wheel).
+/// </para>
 /// </summary>
 internal sealed class ConnTimerHeap
 {
@@ -66,18 +74,47 @@ internal sealed class ConnTimerHeap
         public int Slot;
     }
 
+    /// <summary>log2 of a bucket's span in ns (2^27 ns, ~134 ms).</summary>
+    private const int BucketShift = 27;
+    /// <summary>Buckets on the wheel (32,768 x 134 ms, ~73 min: Zeek's longest default timeout, an hour for some ports, fits).</summary>
+    internal const int BucketCount = 1 << 15;
+    /// <summary>A drained bucket gives its array back beyond this capacity (a burst must not hold memory for ever).</summary>
+    private const int KeptBucketCapacity = 1 << 14;
+
     private readonly Tracking.ConnectionSlab _slab;
     private Entry[] _heap = new Entry[64];
     private int _count;
 
+    private readonly int[]?[] _buckets = new int[]?[BucketCount];
+    private readonly int[] _bucketCounts = new int[BucketCount];
+    /// <summary>The bucket of each slot on the wheel, by slot (its position there is in its HeapSlot).</summary>
+    private ushort[] _bucketOfSlot = new ushort[1024];
+    private int _farCount;
+    /// <summary>Where the wheel starts (a multiple of the bucket span): bucket entries are due at or after it.</summary>
+    private long _horizon = long.MinValue;
+
     public ConnTimerHeap(Tracking.ConnectionSlab slab) => _slab = slab;
 
-    public int Count => _count;
+    /// <summary>Connections with a pending timer.</summary>
+    public int Count => _count + _farCount;
+
+    /// <summary>
+    /// Tells the queue the clock's time (ns). With the wheel empty its horizon moves up to the bucket after
+    /// <paramref name="now"/>, so timers armed from now on that are due seconds or more ahead go to the wheel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Advance(long now)
+    {
+        if (_farCount == 0 && now >= _horizon)
+            _horizon = ((now >> BucketShift) + 1) << BucketShift;
+    }
 
     /// <summary>The slot of the connection whose earliest timer is the earliest of all, and that timer's time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryPeek(out int slot, out long time)
     {
+        if (_farCount > 0 && (_count == 0 || _heap[0].Time >= _horizon))
+            DrainWheel();
         if (_count == 0)
         {
             slot = -1;
@@ -89,7 +126,47 @@ internal sealed class ConnTimerHeap
         return true;
     }
 
-    /// <summary>Puts the connection in <paramref name="slot"/> where its earliest pending timer belongs (out of the heap when it has none).</summary>
+    /// <summary>Moves buckets into the heap, stepping the horizon on, until the heap has an entry before the horizon or the wheel is empty.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void DrainWheel()
+    {
+        while (_farCount > 0 && (_count == 0 || _heap[0].Time >= _horizon))
+        {
+            int b = (int)((ulong)(_horizon >> BucketShift) % BucketCount);
+            _horizon += 1L << BucketShift;
+            int n = _bucketCounts[b];
+            if (n == 0)
+                continue;
+            var bucket = _buckets[b]!;
+            _bucketCounts[b] = 0;
+            _farCount -= n;
+            for (int k = 0; k < n; k++)
+            {
+                int slot = bucket[k];
+                ref var conn = ref _slab[slot];
+                conn.TryGetEarliestTimer(out _, out long time, out uint seq);
+                if (_count == _heap.Length)
+                    Array.Resize(ref _heap, _heap.Length * 2);
+                SiftUp(_count++, new Entry { Time = time, Seq = seq, Slot = slot });
+            }
+            if (bucket.Length > KeptBucketCapacity)
+                _buckets[b] = null;
+        }
+    }
+
+    /// <summary>The wheel bucket a timer due at <paramref name="time"/> goes to, or -1 for the heap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int BucketOf(long time)
+    {
+        if (time < _horizon)
+            return -1;
+        long index = time >> BucketShift;
+        if (index - (_horizon >> BucketShift) >= BucketCount)
+            return -1; // beyond the wheel's reach: the heap takes it
+        return (int)((ulong)index % BucketCount);
+    }
+
+    /// <summary>Puts the connection in <paramref name="slot"/> where its earliest pending timer belongs (out of the queue when it has none).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     public void Update(int slot)
     {
@@ -99,6 +176,22 @@ internal sealed class ConnTimerHeap
             Remove(slot);
             return;
         }
+        int b = BucketOf(time);
+        int place = conn.HeapSlot;
+        if (place < 0)
+        {
+            if (b == _bucketOfSlot[slot])
+                return; // still in its bucket (a bucket is unordered)
+            RemoveFromWheel(slot, place);
+        }
+        if (b >= 0)
+        {
+            if (place > 0)
+                RemoveFromHeap(slot, place - 1);
+            AddToWheel(slot, b);
+            return;
+        }
+
         int i = conn.HeapSlot - 1;
         if (i < 0)
         {
@@ -115,14 +208,57 @@ internal sealed class ConnTimerHeap
             SiftDown(i, entry);
     }
 
+    /// <summary>Takes the connection in <paramref name="slot"/> out of the queue.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     public void Remove(int slot)
     {
-        ref var conn = ref _slab[slot];
-        int i = conn.HeapSlot - 1;
-        if (i < 0)
-            return;
-        conn.HeapSlot = 0;
+        int place = _slab[slot].HeapSlot;
+        if (place > 0)
+            RemoveFromHeap(slot, place - 1);
+        else if (place < 0)
+            RemoveFromWheel(slot, place);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
+    private void AddToWheel(int slot, int b)
+    {
+        var bucket = _buckets[b];
+        int n = _bucketCounts[b];
+        if (bucket is null || n == bucket.Length)
+        {
+            Array.Resize(ref bucket, Math.Max(16, n * 2));
+            _buckets[b] = bucket;
+        }
+        bucket[n] = slot;
+        _bucketCounts[b] = n + 1;
+        _farCount++;
+        _slab[slot].HeapSlot = ~n;
+        if (slot >= _bucketOfSlot.Length)
+            Array.Resize(ref _bucketOfSlot, Math.Max(slot + 1, _bucketOfSlot.Length * 2));
+        _bucketOfSlot[slot] = (ushort)b;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
+    private void RemoveFromWheel(int slot, int place)
+    {
+        int b = _bucketOfSlot[slot];
+        int position = ~place;
+        var bucket = _buckets[b]!;
+        int last = --_bucketCounts[b];
+        if (position != last)
+        {
+            int moved = bucket[last];
+            bucket[position] = moved;
+            _slab[moved].HeapSlot = ~position;
+        }
+        _farCount--;
+        _slab[slot].HeapSlot = 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
+    private void RemoveFromHeap(int slot, int i)
+    {
+        _slab[slot].HeapSlot = 0;
         int last = --_count;
         var moved = _heap[last];
         _heap[last] = default;
@@ -175,10 +311,14 @@ internal sealed class ConnTimerHeap
         _slab[entry.Slot].HeapSlot = i + 1;
     }
 
-    /// <summary>Empties the heap (the connections' own timer sets are left to their owners).</summary>
+    /// <summary>Empties the queue (the connections' own timer sets and places are left to their owners).</summary>
     public void Clear()
     {
         Array.Clear(_heap, 0, _count);
         _count = 0;
+        Array.Clear(_buckets);
+        Array.Clear(_bucketCounts);
+        _farCount = 0;
+        _horizon = long.MinValue;
     }
 }

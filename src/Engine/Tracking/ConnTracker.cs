@@ -468,6 +468,7 @@ public sealed class ConnTracker
     {
         if (now < _now) now = _now; // network time never goes back
         _now = now;
+        _timers.Advance(now);
         int max = Options.MaxTimerExpires;
         int expired = 0;
         while ((max <= 0 || expired < max) && _timers.TryPeek(out int slot, out long due) && due <= now)

@@ -384,7 +384,7 @@ internal partial struct Connection
     private ushort _timerKinds; // 3 bits per inline timer
     private byte _timerCount;
 
-    /// <summary>Position in the <see cref="ConnTimerHeap"/> plus one; 0 when not in it.</summary>
+    /// <summary>Place in the <see cref="ConnTimerHeap"/>: its heap index plus one, the complement of its position in its wheel bucket, or 0 when not in it.</summary>
     internal int HeapSlot;
 
     public readonly int TimerCount => _timerCount;

@@ -130,6 +130,109 @@ public class ConnTimerHeapTests
         Assert.Equal(expected, popped);
     }
 
+    /// <summary>
+    /// As above at the scale of real timers, so most of them go to the wheel: the clock moves on by up to 3 s a
+    /// step, timers are armed from now to 80 min ahead (past the wheel's ~73 min some go to the heap), often at the
+    /// same time, and everything due is popped at each step, in the order of one queue of all timers.
+    /// </summary>
+    [Theory]
+    [InlineData(11)]
+    [InlineData(12)]
+    [InlineData(13)]
+    public void TheWheelPopsInTheOrderOfOneQueueAsTheClockMovesOn(int seed)
+    {
+        const long Second = 1_000_000_000L;
+        var rng = new Random(seed);
+        var heap = new ConnTimerHeap(_slab);
+        var conns = Enumerable.Range(0, 300).Select(NewConn).ToArray();
+        var all = new List<(long time, uint seq, int conn, ConnTimerKind kind)>();
+        uint seq = 0;
+        long now = 1_700_000_000L * Second + rng.NextInt64(Second);
+        var popped = new List<(long, uint, ConnTimerKind)>();
+        var expected = new List<(long, uint, ConnTimerKind)>();
+        long[] spans = { Second, 5 * Second, 60 * Second, 300 * Second, 3600 * Second, 80 * 60 * Second };
+        for (int step = 0; step < 30_000; step++)
+        {
+            now += rng.Next(4) == 0 ? 0 : rng.NextInt64(3 * Second);
+            heap.Advance(now);
+            var slot = conns[rng.Next(conns.Length)];
+            ref var conn = ref _slab[slot];
+            int op = rng.Next(10);
+            if (op < 6)
+            {
+                var kind = (ConnTimerKind)rng.Next(5);
+                long span = spans[rng.Next(spans.Length)];
+                // Whole seconds half the time: ties between connections and between a bucket's entries.
+                long time = now + (rng.Next(2) == 0 ? rng.NextInt64(span) / Second * Second : rng.NextInt64(span));
+                conn.AddTimer(new PendingTimer(time, seq, kind));
+                all.Add((time, seq, slot, kind));
+                seq++;
+                heap.Update(slot);
+            }
+            else if (op < 8)
+            {
+                int kinds = 1 << rng.Next(5) | 1 << rng.Next(5);
+                conn.CancelTimers(kinds);
+                all.RemoveAll(t => t.conn == slot && (kinds & (1 << (int)t.kind)) != 0);
+                heap.Update(slot);
+            }
+            else if (op < 9)
+            {
+                heap.Remove(slot);
+                conn.ClearTimers();
+                all.RemoveAll(t => t.conn == slot);
+            }
+            // Fire everything due, as the tracker's clock does.
+            while (heap.TryPeek(out _, out long due) && due <= now)
+            {
+                var best = all.OrderBy(t => t.time).ThenBy(t => t.seq).First();
+                all.Remove(best);
+                expected.Add((best.time, best.seq, best.kind));
+                var (_, timer) = PopEarliest(heap);
+                popped.Add((timer.Time, timer.Seq, timer.Kind));
+            }
+            Assert.True(all.Count == 0 || all.Min(t => t.time) > now);
+            Assert.Equal(all.Select(t => t.conn).Distinct().Count(), heap.Count);
+        }
+        Assert.True(popped.Count > 5000);
+        Assert.Equal(expected, popped);
+        // Everything still pending comes out in order too.
+        while (heap.Count > 0)
+        {
+            var best = all.OrderBy(t => t.time).ThenBy(t => t.seq).First();
+            all.Remove(best);
+            Assert.Equal((best.time, best.seq, best.kind), PopEarliest(heap) is var (_, t) ? (t.Time, t.Seq, t.Kind) : default);
+        }
+        Assert.Empty(all);
+    }
+
+    [Fact]
+    public void TimersMinutesAheadWaitOnTheWheelAndTheHeapHoldsOnlyTheCurrentBucket()
+    {
+        const long Second = 1_000_000_000L;
+        var heap = new ConnTimerHeap(_slab);
+        long now = 1_700_000_000L * Second;
+        heap.Advance(now);
+        var soon = NewConn(1);
+        var later = NewConn(2);
+        var beyond = NewConn(3);
+        Add(soon, new PendingTimer(now, 0, ConnTimerKind.TcpAttempt)); // due in the clock's own bucket
+        heap.Update(soon);
+        Add(later, new PendingTimer(now + 300 * Second, 1, ConnTimerKind.Inactivity));
+        heap.Update(later);
+        Add(beyond, new PendingTimer(now + 2 * 3600 * Second, 2, ConnTimerKind.Inactivity));
+        heap.Update(beyond);
+        Assert.True(_slab[soon].HeapSlot > 0);   // in the heap
+        Assert.True(_slab[later].HeapSlot < 0);  // on the wheel
+        Assert.True(_slab[beyond].HeapSlot > 0); // past the wheel's reach: in the heap
+        Assert.Equal(3, heap.Count);
+
+        Assert.Equal(soon, PopEarliest(heap).conn);
+        Assert.Equal(later, PopEarliest(heap).conn); // drained from the wheel ahead of the later heap entry
+        Assert.Equal(beyond, PopEarliest(heap).conn);
+        Assert.Equal(0, heap.Count);
+    }
+
     [Fact]
     public void MoreTimersThanFitInlineAreKeptInTheRarePartAndDroppedWhenBackToThree()
     {
