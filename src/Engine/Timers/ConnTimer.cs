@@ -78,8 +78,14 @@ internal sealed class ConnTimerHeap
     private const int BucketShift = 27;
     /// <summary>Buckets on the wheel (32,768 x 134 ms, ~73 min: Zeek's longest default timeout, an hour for some ports, fits).</summary>
     internal const int BucketCount = 1 << 15;
-    /// <summary>A drained bucket gives its array back beyond this capacity (a burst must not hold memory for ever).</summary>
-    private const int KeptBucketCapacity = 1 << 14;
+    /// <summary>
+    /// A drained bucket's array is kept for the next bucket that fills up to this capacity and this many at a time;
+    /// others are let go. Buckets hold arrays only while they hold entries, so what the wheel holds follows the
+    /// connections open, and a burst does not hold memory for ever.
+    /// </summary>
+    private const int SpareBucketCapacity = 1 << 14;
+    private const int MaxSpareBuckets = 64;
+    private readonly Stack<int[]> _spareBuckets = new();
 
     private readonly Tracking.ConnectionSlab _slab;
     private Entry[] _heap = new Entry[64];
@@ -97,6 +103,18 @@ internal sealed class ConnTimerHeap
 
     /// <summary>Connections with a pending timer.</summary>
     public int Count => _count + _farCount;
+
+    /// <summary>Buckets holding an array now (for tests: only buckets with entries hold one).</summary>
+    internal int BucketArraysHeld
+    {
+        get
+        {
+            int n = 0;
+            foreach (var bucket in _buckets)
+                if (bucket is not null) n++;
+            return n;
+        }
+    }
 
     /// <summary>
     /// Tells the queue the clock's time (ns). With the wheel empty its horizon moves up to the bucket after
@@ -134,10 +152,10 @@ internal sealed class ConnTimerHeap
         {
             int b = (int)((ulong)(_horizon >> BucketShift) % BucketCount);
             _horizon += 1L << BucketShift;
-            int n = _bucketCounts[b];
-            if (n == 0)
+            var bucket = _buckets[b];
+            if (bucket is null)
                 continue;
-            var bucket = _buckets[b]!;
+            int n = _bucketCounts[b];
             _bucketCounts[b] = 0;
             _farCount -= n;
             for (int k = 0; k < n; k++)
@@ -149,9 +167,16 @@ internal sealed class ConnTimerHeap
                     Array.Resize(ref _heap, _heap.Length * 2);
                 SiftUp(_count++, new Entry { Time = time, Seq = seq, Slot = slot });
             }
-            if (bucket.Length > KeptBucketCapacity)
-                _buckets[b] = null;
+            ReleaseBucket(b, bucket);
         }
+    }
+
+    /// <summary>Takes an emptied bucket's array away, keeping it for another bucket if it is not too large.</summary>
+    private void ReleaseBucket(int b, int[] bucket)
+    {
+        _buckets[b] = null;
+        if (bucket.Length <= SpareBucketCapacity && _spareBuckets.Count < MaxSpareBuckets)
+            _spareBuckets.Push(bucket);
     }
 
     /// <summary>The wheel bucket a timer due at <paramref name="time"/> goes to, or -1 for the heap.</summary>
@@ -224,9 +249,11 @@ internal sealed class ConnTimerHeap
     {
         var bucket = _buckets[b];
         int n = _bucketCounts[b];
-        if (bucket is null || n == bucket.Length)
+        if (bucket is null)
+            _buckets[b] = bucket = _spareBuckets.TryPop(out var spare) ? spare : new int[16];
+        else if (n == bucket.Length)
         {
-            Array.Resize(ref bucket, Math.Max(16, n * 2));
+            Array.Resize(ref bucket, n * 2);
             _buckets[b] = bucket;
         }
         bucket[n] = slot;
@@ -251,6 +278,8 @@ internal sealed class ConnTimerHeap
             bucket[position] = moved;
             _slab[moved].HeapSlot = ~position;
         }
+        else if (last == 0)
+            ReleaseBucket(b, bucket);
         _farCount--;
         _slab[slot].HeapSlot = 0;
     }
@@ -318,6 +347,7 @@ internal sealed class ConnTimerHeap
         _count = 0;
         Array.Clear(_buckets);
         Array.Clear(_bucketCounts);
+        _spareBuckets.Clear();
         _farCount = 0;
         _horizon = long.MinValue;
     }

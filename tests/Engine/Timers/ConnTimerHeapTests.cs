@@ -234,6 +234,40 @@ public class ConnTimerHeapTests
     }
 
     [Fact]
+    public void TheWheelHoldsArraysOnlyForBucketsWithEntries()
+    {
+        const long Second = 1_000_000_000L;
+        var heap = new ConnTimerHeap(_slab);
+        long now = 1_700_000_000L * Second;
+        heap.Advance(now);
+        var conns = Enumerable.Range(0, 400).Select(NewConn).ToArray();
+        for (int i = 0; i < conns.Length; i++)
+        {
+            Add(conns[i], new PendingTimer(now + (10 + i % 40) * Second, (uint)i, ConnTimerKind.Inactivity));
+            heap.Update(conns[i]);
+        }
+        Assert.Equal(40, heap.BucketArraysHeld);
+        // Half the buckets emptied by removals, the rest by the clock.
+        foreach (var slot in conns.Where((_, i) => i % 40 < 20))
+        {
+            heap.Remove(slot);
+            _slab[slot].ClearTimers();
+        }
+        Assert.Equal(20, heap.BucketArraysHeld);
+        Assert.Equal(200, heap.Count);
+        now += 3600 * Second;
+        heap.Advance(now);
+        int fired = 0;
+        while (heap.TryPeek(out _, out long due) && due <= now)
+        {
+            PopEarliest(heap);
+            fired++;
+        }
+        Assert.Equal(200, fired);
+        Assert.Equal(0, heap.BucketArraysHeld);
+    }
+
+    [Fact]
     public void MoreTimersThanFitInlineAreKeptInTheRarePartAndDroppedWhenBackToThree()
     {
         int slot = NewConn(1);
