@@ -79,12 +79,13 @@ internal sealed class ConnTimerHeap
     /// <summary>Buckets on the wheel (32,768 x 134 ms, ~73 min: Zeek's longest default timeout, an hour for some ports, fits).</summary>
     internal const int BucketCount = 1 << 15;
     /// <summary>
-    /// A drained bucket's array is kept for the next bucket that fills up to this capacity and this many at a time;
-    /// others are let go. Buckets hold arrays only while they hold entries, so what the wheel holds follows the
-    /// connections open, and a burst does not hold memory for ever.
+    /// An emptied bucket's array is kept for the next bucket that fills if it is this small, up to this many at a
+    /// time; others are let go. So buckets hold arrays only while they hold entries, each at most twice its peak
+    /// (or the small size), and what the wheel holds follows the connections open: reusing any array would let
+    /// every bucket end up with the largest one any bucket ever needed.
     /// </summary>
-    private const int SpareBucketCapacity = 1 << 14;
-    private const int MaxSpareBuckets = 64;
+    private const int SpareBucketCapacity = 64;
+    private const int MaxSpareBuckets = 256;
     private readonly Stack<int[]> _spareBuckets = new();
 
     private readonly Tracking.ConnectionSlab _slab;
@@ -105,16 +106,10 @@ internal sealed class ConnTimerHeap
     public int Count => _count + _farCount;
 
     /// <summary>Buckets holding an array now (for tests: only buckets with entries hold one).</summary>
-    internal int BucketArraysHeld
-    {
-        get
-        {
-            int n = 0;
-            foreach (var bucket in _buckets)
-                if (bucket is not null) n++;
-            return n;
-        }
-    }
+    internal int BucketArraysHeld => _buckets.Count(bucket => bucket is not null);
+
+    /// <summary>The capacity of the arrays the buckets hold now (for tests).</summary>
+    internal long BucketCapacityHeld => _buckets.Sum(bucket => (long)(bucket?.Length ?? 0));
 
     /// <summary>
     /// Tells the queue the clock's time (ns). With the wheel empty its horizon moves up to the bucket after

@@ -268,6 +268,36 @@ public class ConnTimerHeapTests
     }
 
     [Fact]
+    public void ABucketThatWasBusyOnceDoesNotMakeLaterBucketsHoldLargeArrays()
+    {
+        const long Second = 1_000_000_000L;
+        var heap = new ConnTimerHeap(_slab);
+        long now = 1_700_000_000L * Second;
+        heap.Advance(now);
+        var conns = Enumerable.Range(0, 10_000).Select(NewConn).ToArray();
+        // Ten busy buckets of 1,000 timers each, then the clock past them.
+        for (int i = 0; i < conns.Length; i++)
+        {
+            Add(conns[i], new PendingTimer(now + (10 + i % 10) * Second, (uint)i, ConnTimerKind.Inactivity));
+            heap.Update(conns[i]);
+        }
+        Assert.True(heap.BucketCapacityHeld >= 10_000);
+        now += 60 * Second;
+        heap.Advance(now);
+        while (heap.TryPeek(out _, out long due) && due <= now)
+            PopEarliest(heap);
+        Assert.Equal(0, heap.Count);
+        // Then ten quiet buckets of one timer each: they hold small arrays, not the busy buckets' old ones.
+        for (int i = 0; i < 10; i++)
+        {
+            Add(conns[i], new PendingTimer(now + (10 + i) * Second, (uint)(20_000 + i), ConnTimerKind.Inactivity));
+            heap.Update(conns[i]);
+        }
+        Assert.Equal(10, heap.BucketArraysHeld);
+        Assert.True(heap.BucketCapacityHeld <= 10 * 64, $"{heap.BucketCapacityHeld} slots held for 10 timers");
+    }
+
+    [Fact]
     public void MoreTimersThanFitInlineAreKeptInTheRarePartAndDroppedWhenBackToThree()
     {
         int slot = NewConn(1);
