@@ -30,6 +30,32 @@ public sealed class ExportConnLogTests : IDisposable
     }
 
     [Fact]
+    public void AConnectionBuiltInPowerShellIsWrittenAsItsFieldsSay()
+    {
+        var lines = _s.Run(
+            "[ConnTrack.Model.ConnInfo]@{ ts = [datetime]::new(2026, 11, 23, 10, 0, 0, [DateTimeKind]::Utc); uid = 'CManual1'; " +
+            "orig_h = '10.0.0.1'; orig_p = 51000; resp_h = '2001:db8::2'; resp_p = 443; proto = 'tcp'; duration = 1.5; " +
+            "orig_bytes = 10; resp_bytes = 20; conn_state = 'SF'; history = 'ShADadFf'; orig_pkts = 5; resp_pkts = 4; ip_proto = 6 } " +
+            "| Export-ConnLog -Format Csv");
+        Assert.Equal(2, lines.Count);
+        Assert.Equal("1795428000.000000,CManual1,10.0.0.1,51000,2001:db8::2,443,tcp,,1.500000,10,20,SF,,,0,ShADadFf,5,,4,,,6",
+                     (string)lines[1].BaseObject);
+    }
+
+    [Fact]
+    public void ImpossibleValuesAreRefusedWhenSet()
+    {
+        _s.Run("$c = [ConnTrack.Model.ConnInfo]::new()", out var none);
+        Assert.Empty(none);
+        _s.Run("$c.orig_p = 70000", out var port);
+        Assert.Contains("must be a port number", Assert.Single(port).Exception.InnerException!.Message);
+        _s.Run("$c.orig_bytes = -1", out var negative);
+        Assert.Contains("cannot be negative", Assert.Single(negative).Exception.InnerException!.Message);
+        var kept = _s.Run("$c.orig_p = 65535; $c.orig_bytes = 0; $c.orig_p; $c.orig_bytes");
+        Assert.Equal(new object[] { 65535, 0L }, kept.Select(o => o.BaseObject));
+    }
+
+    [Fact]
     public void JsonGoesDownThePipelineOneObjectPerLine()
     {
         var lines = _s.Run("Read-ConnTrace $Sample -IgnoreChecksums | Export-ConnLog -Format Json");
@@ -44,6 +70,7 @@ public sealed class ExportConnLogTests : IDisposable
         var lines = _s.Run("Read-ConnTrace $Sample -IgnoreChecksums | Export-ConnLog -Format Csv");
         Assert.Equal(7, lines.Count);
         Assert.StartsWith("ts,uid,id.orig_h,id.orig_p,id.resp_h,id.resp_p,proto,service,duration", (string)lines[0].BaseObject);
+        Assert.All(lines, l => Assert.False(((string)l.BaseObject).EndsWith('\r'), "a pipeline line keeps its line end"));
     }
 
     [Fact]

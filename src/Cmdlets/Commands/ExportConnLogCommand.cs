@@ -132,7 +132,11 @@ public sealed class ExportConnLogCommand : PSCmdlet, IDisposable
         var end = final ? text.Length : text.LastIndexOf('\n') + 1;
         if (end <= 0) return;
         sb.Remove(0, end);
+        // One string per line, without its line end (CSV rows end in \r\n, as RFC 4180 has them).
         foreach (var line in text[..end].Split('\n'))
-            if (line.Length > 0) WriteObject(line);
+        {
+            var row = line.EndsWith('\r') ? line[..^1] : line;
+            if (row.Length > 0) WriteObject(row);
+        }
     }
 }

@@ -12,33 +12,159 @@ namespace ConnTrack.Model;
 /// </summary>
 public sealed class ConnInfo
 {
+    // The engine's record holds the values; the properties convert on the way in and out. So writing a
+    // connection to the pipeline makes one small object, and an address becomes an IPAddress only when read.
+    private readonly ConnRecord _record;
+    private IPAddress? _origH, _respH;
+    private ZeekSet? _tunnelParents;
+
+    /// <summary>An empty connection (every count unset), for building one field by field.</summary>
+    public ConnInfo() : this(new ConnRecord()) { }
+
+    private ConnInfo(ConnRecord record) => _record = record;
+
     /// <summary>Time of the first packet (UTC).</summary>
-    public DateTime ts { get; set; }
-    public string uid { get; set; } = "";
-    public IPAddress orig_h { get; set; } = IPAddress.None;
-    public int orig_p { get; set; }
-    public IPAddress resp_h { get; set; } = IPAddress.None;
-    public int resp_p { get; set; }
+    public DateTime ts
+    {
+        get => DateTime.UnixEpoch.AddTicks(_record.Ts / TicksPerNs);
+        set => _record.Ts = (value.ToUniversalTime() - DateTime.UnixEpoch).Ticks * TicksPerNs;
+    }
+
+    public string uid
+    {
+        get => _record.Uid;
+        set => _record.Uid = value ?? "";
+    }
+
+    public IPAddress orig_h
+    {
+        get => _origH ??= _record.OrigH.ToIPAddress();
+        set => _record.OrigH = IPAddr128.FromIPAddress(_origH = value ?? throw new ArgumentNullException(nameof(orig_h)));
+    }
+
+    public int orig_p
+    {
+        get => _record.OrigP;
+        set => _record.OrigP = Port(value, nameof(orig_p));
+    }
+
+    public IPAddress resp_h
+    {
+        get => _respH ??= _record.RespH.ToIPAddress();
+        set => _record.RespH = IPAddr128.FromIPAddress(_respH = value ?? throw new ArgumentNullException(nameof(resp_h)));
+    }
+
+    public int resp_p
+    {
+        get => _record.RespP;
+        set => _record.RespP = Port(value, nameof(resp_p));
+    }
+
     /// <summary>tcp, udp, icmp or unknown_transport.</summary>
-    public string proto { get; set; } = "";
-    public string? service { get; set; }
+    public string proto
+    {
+        get => _record.Proto.ToZeekName();
+        set => _record.Proto = value switch
+        {
+            "tcp" => TransportProto.Tcp,
+            "udp" => TransportProto.Udp,
+            "icmp" => TransportProto.Icmp,
+            _ => TransportProto.Unknown,
+        };
+    }
+
+    public string? service
+    {
+        get => _record.Service;
+        set => _record.Service = value;
+    }
+
     /// <summary>Seconds from the first to the last packet.</summary>
-    public double? duration { get; set; }
-    public long? orig_bytes { get; set; }
-    public long? resp_bytes { get; set; }
-    public string? conn_state { get; set; }
-    public bool? local_orig { get; set; }
-    public bool? local_resp { get; set; }
-    public long missed_bytes { get; set; }
-    public string? history { get; set; }
-    public long? orig_pkts { get; set; }
-    public long? orig_ip_bytes { get; set; }
-    public long? resp_pkts { get; set; }
-    public long? resp_ip_bytes { get; set; }
+    public double? duration
+    {
+        get => _record.Duration is long d ? d / 1e9 : null;
+        set => _record.Duration = value is double d ? (long)Math.Round(Count(d, nameof(duration)) * 1e9) : null;
+    }
+
+    public long? orig_bytes
+    {
+        get => ToLong(_record.OrigBytes);
+        set => _record.OrigBytes = ToULong(value, nameof(orig_bytes));
+    }
+
+    public long? resp_bytes
+    {
+        get => ToLong(_record.RespBytes);
+        set => _record.RespBytes = ToULong(value, nameof(resp_bytes));
+    }
+
+    public string? conn_state
+    {
+        get => _record.ConnState;
+        set => _record.ConnState = value;
+    }
+
+    public bool? local_orig
+    {
+        get => _record.LocalOrig;
+        set => _record.LocalOrig = value;
+    }
+
+    public bool? local_resp
+    {
+        get => _record.LocalResp;
+        set => _record.LocalResp = value;
+    }
+
+    public long missed_bytes
+    {
+        get => (long)Math.Min(_record.MissedBytes, long.MaxValue);
+        set => _record.MissedBytes = (ulong)Count(value, nameof(missed_bytes));
+    }
+
+    public string? history
+    {
+        get => _record.History;
+        set => _record.History = value;
+    }
+
+    public long? orig_pkts
+    {
+        get => ToLong(_record.OrigPkts);
+        set => _record.OrigPkts = ToULong(value, nameof(orig_pkts));
+    }
+
+    public long? orig_ip_bytes
+    {
+        get => ToLong(_record.OrigIpBytes);
+        set => _record.OrigIpBytes = ToULong(value, nameof(orig_ip_bytes));
+    }
+
+    public long? resp_pkts
+    {
+        get => ToLong(_record.RespPkts);
+        set => _record.RespPkts = ToULong(value, nameof(resp_pkts));
+    }
+
+    public long? resp_ip_bytes
+    {
+        get => ToLong(_record.RespIpBytes);
+        set => _record.RespIpBytes = ToULong(value, nameof(resp_ip_bytes));
+    }
+
     /// <summary>uids of the encapsulating connections; null when not tunnelled.</summary>
-    public ZeekSet? tunnel_parents { get; set; }
+    public ZeekSet? tunnel_parents
+    {
+        get => _tunnelParents ??= _record.TunnelParents is { } t ? new ZeekSet(t) : null;
+        set => _record.TunnelParents = (_tunnelParents = value)?.ToArray();
+    }
+
     /// <summary>The IP protocol number (6 tcp, 17 udp, 1 icmp, 58 icmp6, ...).</summary>
-    public int ip_proto { get; set; }
+    public int ip_proto
+    {
+        get => _record.IpProto;
+        set => _record.IpProto = value;
+    }
 
     /// <summary>The conn.log field names in Zeek's column order.</summary>
     public static readonly string[] FieldNames =
@@ -50,75 +176,26 @@ public sealed class ConnInfo
 
     private const long TicksPerNs = 100;
 
-    public static ConnInfo FromRecord(ConnRecord r) => new()
-    {
-        ts = DateTime.UnixEpoch.AddTicks(r.Ts / TicksPerNs),
-        uid = r.Uid,
-        orig_h = r.OrigH.ToIPAddress(),
-        orig_p = r.OrigP,
-        resp_h = r.RespH.ToIPAddress(),
-        resp_p = r.RespP,
-        proto = r.Proto.ToZeekName(),
-        service = r.Service,
-        duration = r.Duration is long d ? d / 1e9 : null,
-        orig_bytes = ToLong(r.OrigBytes),
-        resp_bytes = ToLong(r.RespBytes),
-        conn_state = r.ConnState,
-        local_orig = r.LocalOrig,
-        local_resp = r.LocalResp,
-        missed_bytes = (long)Math.Min(r.MissedBytes, long.MaxValue),
-        history = r.History,
-        orig_pkts = ToLong(r.OrigPkts),
-        orig_ip_bytes = ToLong(r.OrigIpBytes),
-        resp_pkts = ToLong(r.RespPkts),
-        resp_ip_bytes = ToLong(r.RespIpBytes),
-        tunnel_parents = r.TunnelParents is { } t ? new ZeekSet(t) : null,
-        ip_proto = r.IpProto,
-    };
+    /// <summary>The connection of an engine record (which it keeps: the record must not change afterwards).</summary>
+    public static ConnInfo FromRecord(ConnRecord r) => new(r ?? throw new ArgumentNullException(nameof(r)));
 
-    /// <summary>The engine record again (for the engine's log writers).</summary>
-    public ConnRecord ToRecord() => new()
-    {
-        Ts = (ts.ToUniversalTime() - DateTime.UnixEpoch).Ticks * TicksPerNs,
-        Uid = uid,
-        OrigH = IPAddr128.FromIPAddress(orig_h),
-        OrigP = (ushort)orig_p,
-        RespH = IPAddr128.FromIPAddress(resp_h),
-        RespP = (ushort)resp_p,
-        Proto = proto switch
-        {
-            "tcp" => TransportProto.Tcp,
-            "udp" => TransportProto.Udp,
-            "icmp" => TransportProto.Icmp,
-            _ => TransportProto.Unknown,
-        },
-        Service = service,
-        Duration = duration is double d ? (long)Math.Round(d * 1e9) : null,
-        OrigBytes = ToULong(orig_bytes),
-        RespBytes = ToULong(resp_bytes),
-        ConnState = conn_state,
-        LocalOrig = local_orig,
-        LocalResp = local_resp,
-        MissedBytes = (ulong)Math.Max(0, missed_bytes),
-        History = history,
-        OrigPkts = ToULong(orig_pkts),
-        OrigIpBytes = ToULong(orig_ip_bytes),
-        RespPkts = ToULong(resp_pkts),
-        RespIpBytes = ToULong(resp_ip_bytes),
-        TunnelParents = tunnel_parents?.ToArray(),
-        IpProto = ip_proto,
-    };
+    /// <summary>The engine record of this connection (a copy: changing it leaves this object as it is).</summary>
+    public ConnRecord ToRecord() => _record.Clone();
 
     public override string ToString() => $"{uid} {orig_h}:{orig_p} -> {resp_h}:{resp_p} {proto} {conn_state}";
 
     private static long? ToLong(ulong? v) => v is ulong x ? (long)Math.Min(x, long.MaxValue) : null;
-    private static ulong? ToULong(long? v) => v is long x ? (ulong)Math.Max(0, x) : null;
+
+    private static ulong? ToULong(long? v, string field) => v is long x ? (ulong)Count(x, field) : null;
+
+    private static T Count<T>(T value, string field) where T : System.Numerics.INumber<T> =>
+        T.IsNegative(value) ? throw new ArgumentOutOfRangeException(field, value, $"{field} cannot be negative.") : value;
+
+    private static ushort Port(int value, string field) =>
+        value is >= 0 and <= ushort.MaxValue ? (ushort)value
+            : throw new ArgumentOutOfRangeException(field, value, $"{field} must be a port number, 0 to 65535.");
 }
 
-/// <summary>
-/// A Zeek set of strings (tunnel_parents). Enumerates like an array, and prints as Zeek writes it
-/// (comma-separated), so Export-Csv gives a readable column rather than a type name.
-/// </summary>
 public sealed class ZeekSet : System.Collections.ObjectModel.ReadOnlyCollection<string>
 {
     public ZeekSet(IList<string> items) : base(items) { }

@@ -42,4 +42,12 @@ public sealed class ConnRecord
     public ulong? RespL2Addr { get; set; }
     /// <summary>The PPPoE session id of the connection's first packet (pppoe-session-id-logging), null without PPPoE.</summary>
     public ushort? PppoeSessionId { get; set; }
+
+    /// <summary>A copy of this record (its own tunnel-parent array).</summary>
+    public ConnRecord Clone()
+    {
+        var copy = (ConnRecord)MemberwiseClone();
+        copy.TunnelParents = (string[]?)TunnelParents?.Clone();
+        return copy;
+    }
 }
