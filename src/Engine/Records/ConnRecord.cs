@@ -18,30 +18,73 @@ public sealed class ConnRecord
     public TransportProto Proto { get; set; }
     public string? Service { get; set; }
     /// <summary>Duration in nanoseconds; null when Zeek leaves it unset (duration 0).</summary>
-    public long? Duration { get; set; }
-    public ulong? OrigBytes { get; set; }
-    public ulong? RespBytes { get; set; }
+    public long? Duration { get => Has(Set.Duration) ? _duration : null; set => _duration = Store(value, Set.Duration); }
+    public ulong? OrigBytes { get => Has(Set.OrigBytes) ? _origBytes : null; set => _origBytes = Store(value, Set.OrigBytes); }
+    public ulong? RespBytes { get => Has(Set.RespBytes) ? _respBytes : null; set => _respBytes = Store(value, Set.RespBytes); }
     public string? ConnState { get; set; }
-    public bool? LocalOrig { get; set; }
-    public bool? LocalResp { get; set; }
+    public bool? LocalOrig { get => Has(Set.LocalOrig) ? Has(Set.LocalOrigTrue) : null; set => StoreBool(value, Set.LocalOrig, Set.LocalOrigTrue); }
+    public bool? LocalResp { get => Has(Set.LocalResp) ? Has(Set.LocalRespTrue) : null; set => StoreBool(value, Set.LocalResp, Set.LocalRespTrue); }
     public ulong MissedBytes { get; set; }
     public string? History { get; set; }
-    public ulong? OrigPkts { get; set; }
-    public ulong? OrigIpBytes { get; set; }
-    public ulong? RespPkts { get; set; }
-    public ulong? RespIpBytes { get; set; }
+    public ulong? OrigPkts { get => Has(Set.OrigPkts) ? _origPkts : null; set => _origPkts = Store(value, Set.OrigPkts); }
+    public ulong? OrigIpBytes { get => Has(Set.OrigIpBytes) ? _origIpBytes : null; set => _origIpBytes = Store(value, Set.OrigIpBytes); }
+    public ulong? RespPkts { get => Has(Set.RespPkts) ? _respPkts : null; set => _respPkts = Store(value, Set.RespPkts); }
+    public ulong? RespIpBytes { get => Has(Set.RespIpBytes) ? _respIpBytes : null; set => _respIpBytes = Store(value, Set.RespIpBytes); }
     /// <summary>uids of encapsulating connections; null when not tunnelled.</summary>
     public string[]? TunnelParents { get; set; }
     /// <summary>The IP protocol number of the transport (6, 17, 1, 58, ...).</summary>
     public int IpProto { get; set; }
     /// <summary>Outer/inner VLAN ids of the connection's first packet (Zeek's vlan/inner_vlan and id.ctx.vlan), null when untagged.</summary>
-    public ushort? Vlan { get; set; }
-    public ushort? InnerVlan { get; set; }
+    public ushort? Vlan { get => Has(Set.Vlan) ? _vlan : null; set => _vlan = Store(value, Set.Vlan); }
+    public ushort? InnerVlan { get => Has(Set.InnerVlan) ? _innerVlan : null; set => _innerVlan = Store(value, Set.InnerVlan); }
     /// <summary>The originator's and responder's link-layer (MAC) addresses as 48-bit values (mac-logging's orig_l2_addr/resp_l2_addr), null without Ethernet.</summary>
-    public ulong? OrigL2Addr { get; set; }
-    public ulong? RespL2Addr { get; set; }
+    public ulong? OrigL2Addr { get => Has(Set.OrigL2Addr) ? _origL2Addr : null; set => _origL2Addr = Store(value, Set.OrigL2Addr); }
+    public ulong? RespL2Addr { get => Has(Set.RespL2Addr) ? _respL2Addr : null; set => _respL2Addr = Store(value, Set.RespL2Addr); }
     /// <summary>The PPPoE session id of the connection's first packet (pppoe-session-id-logging), null without PPPoE.</summary>
-    public ushort? PppoeSessionId { get; set; }
+    public ushort? PppoeSessionId { get => Has(Set.PppoeSessionId) ? _pppoeSessionId : null; set => _pppoeSessionId = Store(value, Set.PppoeSessionId); }
+
+    // The optional fields are stored as plain values with a bit each saying whether they are set: a nullable
+    // 64-bit field takes 16 bytes, and a record is made per connection (and kept by every ConnInfo in a session).
+    private long _duration;
+    private ulong _origBytes, _respBytes, _origPkts, _origIpBytes, _respPkts, _respIpBytes, _origL2Addr, _respL2Addr;
+    private ushort _vlan, _innerVlan, _pppoeSessionId;
+    private Set _set;
+
+    [Flags]
+    private enum Set : ushort
+    {
+        Duration = 1 << 0,
+        OrigBytes = 1 << 1,
+        RespBytes = 1 << 2,
+        LocalOrig = 1 << 3,
+        LocalOrigTrue = 1 << 4,
+        LocalResp = 1 << 5,
+        LocalRespTrue = 1 << 6,
+        OrigPkts = 1 << 7,
+        OrigIpBytes = 1 << 8,
+        RespPkts = 1 << 9,
+        RespIpBytes = 1 << 10,
+        Vlan = 1 << 11,
+        InnerVlan = 1 << 12,
+        OrigL2Addr = 1 << 13,
+        RespL2Addr = 1 << 14,
+        PppoeSessionId = 1 << 15,
+    }
+
+    private bool Has(Set bit) => (_set & bit) != 0;
+
+    private T Store<T>(T? value, Set bit) where T : struct
+    {
+        _set = value.HasValue ? _set | bit : _set & ~bit;
+        return value.GetValueOrDefault();
+    }
+
+    private void StoreBool(bool? value, Set bit, Set trueBit)
+    {
+        _set &= ~(bit | trueBit);
+        if (value is bool b)
+            _set |= b ? bit | trueBit : bit;
+    }
 
     /// <summary>A copy of this record (its own tunnel-parent array).</summary>
     public ConnRecord Clone()
