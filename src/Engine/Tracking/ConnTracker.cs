@@ -652,11 +652,29 @@ public sealed class ConnTracker
         Sink.Write(record);
     }
 
+    // One string per distinct short history ("ShADadFf", "S", "Dd", ...: a few dozen cover most connections), so
+    // records, and the ConnInfo objects a session keeps, share them instead of holding a copy each.
+    private readonly Dictionary<ulong, string> _historyTexts = new();
+    private const int MaxSharedHistories = 4096;
+
+    private string HistoryText(in Connection conn)
+    {
+        if (conn.InlineHistoryKey is not ulong key)
+            return conn.History;
+        if (!_historyTexts.TryGetValue(key, out var text))
+        {
+            text = conn.History;
+            if (_historyTexts.Count < MaxSharedHistories)
+                _historyTexts.Add(key, text);
+        }
+        return text;
+    }
+
     /// <summary>conn.log's fields for a connection, derived at removal as Zeek's set_conn does.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private ConnRecord BuildRecord(ref Connection conn)
     {
-        var history = conn.History;
+        var history = HistoryText(conn);
         var kind = conn.Kind;
         var rec = new ConnRecord
         {

@@ -257,6 +257,12 @@ internal partial struct Connection
 
     public readonly int HistoryLength => _historyInline + (Rare?.HistoryMoreLength ?? 0);
 
+    /// <summary>
+    /// The history's letters packed one byte each (0 when none), when they all fit inline; null when there are
+    /// more. Equal letters give equal keys, so the tracker can share one string per distinct history.
+    /// </summary>
+    public readonly ulong? InlineHistoryKey => _historyInline < InlineHistory || (Rare?.HistoryMoreLength ?? 0) == 0 ? _history : null;
+
     public void AddHistory(char code)
     {
         int n = _historyInline;

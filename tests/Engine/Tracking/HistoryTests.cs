@@ -27,6 +27,31 @@ public class HistoryTests
             .C(900, Ack, C0 + 102, S0 + 202);
 
     [Fact]
+    public void ConnectionsWithTheSameHistoryShareOneString()
+    {
+        var packets = FullExchange(8000).Packets.Concat(FullExchange(8001).Packets).OrderBy(p => p.Timestamp).ToArray();
+        var records = Run(packets);
+        Assert.Equal(2, records.Count);
+        Assert.All(records, r => Assert.Equal("ShADadFf", r.History));
+        Assert.Same(records[0].History, records[1].History);
+    }
+
+    [Fact]
+    public void OnlyAHistoryThatFitsInlineHasAKeyToShareItsString()
+    {
+        var conn = new ConnTrack.Engine.Tracking.Connection();
+        Assert.Equal(0UL, conn.InlineHistoryKey);
+        foreach (var letter in "ShADadFf")
+            conn.AddHistory(letter);
+        Assert.NotNull(conn.InlineHistoryKey);
+        var eight = conn.InlineHistoryKey;
+        conn.AddHistory('T'); // a ninth letter goes to the cold part: the inline bytes alone no longer say the history
+        Assert.Null(conn.InlineHistoryKey);
+        Assert.Equal("ShADadFfT", conn.History);
+        Assert.NotEqual(0UL, eight);
+    }
+
+    [Fact]
     public void FullExchangeGivesShADadFfWithExactCounts()
     {
         var r = Single(FullExchange().ToArray());
