@@ -10,7 +10,18 @@ public sealed class ConnRecord
 {
     /// <summary>Time of the first packet, nanoseconds since the Unix epoch.</summary>
     public long Ts { get; set; }
-    public string Uid { get; set; } = "";
+    /// <summary>Zeek's connection uid ("C" and base62 digits).</summary>
+    public string Uid
+    {
+        // The tracker hands over the uid's random bits; the text is made the first time it is read (a pipeline that
+        // filters on other fields never pays for the uids of the records it drops).
+        get => _uid ??= Has(Set.UidPending) ? UidGenerator.Render(_uidHi, _uidLo) : "";
+        set
+        {
+            _uid = value;
+            _set &= ~Set.UidPending;
+        }
+    }
     public IPAddr128 OrigH { get; set; }
     public ushort OrigP { get; set; }
     public IPAddr128 RespH { get; set; }
@@ -49,9 +60,21 @@ public sealed class ConnRecord
     private ulong _origBytes, _respBytes, _origPkts, _origIpBytes, _respPkts, _respIpBytes, _origL2Addr, _respL2Addr;
     private ushort _vlan, _innerVlan, _pppoeSessionId;
     private Set _set;
+    private string? _uid;
+    private uint _uidHi;
+    private ulong _uidLo;
+
+    /// <summary>Sets the uid from its random bits (<see cref="UidGenerator.NextUidBits"/>); the text is made when read.</summary>
+    internal void SetUidBits(uint hi, ulong lo)
+    {
+        _uid = null;
+        _uidHi = hi;
+        _uidLo = lo;
+        _set |= Set.UidPending;
+    }
 
     [Flags]
-    private enum Set : ushort
+    private enum Set : uint
     {
         Duration = 1 << 0,
         OrigBytes = 1 << 1,
@@ -69,6 +92,7 @@ public sealed class ConnRecord
         OrigL2Addr = 1 << 13,
         RespL2Addr = 1 << 14,
         PppoeSessionId = 1 << 15,
+        UidPending = 1 << 16,
     }
 
     private bool Has(Set bit) => (_set & bit) != 0;

@@ -34,6 +34,9 @@ public sealed class UidGenerator
 
     public string NextUid() => Render((uint)Next(), Next());
 
+    /// <summary>The next uid's random bits, as <see cref="NextUid"/> would render them (the same sequence).</summary>
+    internal (uint Hi, ulong Lo) NextUidBits() => ((uint)Next(), Next());
+
     // 62^5, the largest power of 62 below 2^30: a remainder by it, shifted up by a 32-bit limb, still fits 64 bits.
     private const uint Pow62x5 = 62 * 62 * 62 * 62 * 62;
 

@@ -679,7 +679,6 @@ public sealed class ConnTracker
         var rec = new ConnRecord
         {
             Ts = conn.StartTime,
-            Uid = _uids.NextUid(),
             OrigH = conn.OrigAddr(_v6),
             OrigP = conn.OrigPort,
             RespH = conn.RespAddr(_v6),
@@ -689,6 +688,8 @@ public sealed class ConnTracker
             History = history.Length > 0 ? history : null,
             IpProto = conn.Protocol,
         };
+        var (uidHi, uidLo) = _uids.NextUidBits(); // drawn now, in record order; rendered when read
+        rec.SetUidBits(uidHi, uidLo);
         // The packet and IP-byte columns come from Zeek's ConnSize analyzer; without it Zeek leaves them unset.
         if (Options.UseConnSizeAnalyzer)
         {

@@ -67,4 +67,25 @@ public class UidGeneratorTests
             Assert.InRange(uid.Length, 2, 18); // 96 bits are at most 17 base62 digits
         }
     }
+
+    [Fact]
+    public void Uid_bits_handed_to_a_record_read_as_the_uid_of_the_same_draw()
+    {
+        var text = new UidGenerator(7);
+        var bits = new UidGenerator(7);
+        for (int i = 0; i < 1000; i++)
+        {
+            var record = new ConnRecord();
+            var (hi, lo) = bits.NextUidBits();
+            record.SetUidBits(hi, lo);
+            var copy = record.Clone(); // copied before the text was made: it makes the same one
+            Assert.Equal(text.NextUid(), record.Uid);
+            Assert.Equal(record.Uid, copy.Uid);
+        }
+        var set = new ConnRecord();
+        set.SetUidBits(1, 2);
+        set.Uid = "Cmine";
+        Assert.Equal("Cmine", set.Uid);
+        Assert.Equal("", new ConnRecord().Uid);
+    }
 }
