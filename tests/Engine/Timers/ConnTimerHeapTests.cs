@@ -78,56 +78,84 @@ public class ConnTimerHeapTests
         Assert.Equal(b, PopEarliest(heap).conn);
     }
 
+    /// <summary>
+    /// The random tests' reference: every pending timer in one list, driven alongside the queue under test. Each
+    /// operation is done on both; <see cref="PopEarliest"/> pops from both and checks they agree.
+    /// </summary>
+    private sealed class OneQueue(ConnTimerHeapTests test, ConnTimerHeap heap)
+    {
+        private readonly List<(long Time, uint Seq, int Conn, ConnTimerKind Kind)> _all = new();
+        private uint _seq;
+
+        public int Popped { get; private set; }
+        public int Pending => _all.Count;
+        public long EarliestPending => _all.Min(t => t.Time);
+
+        public void Arm(int slot, long time, ConnTimerKind kind)
+        {
+            test._slab[slot].AddTimer(new PendingTimer(time, _seq, kind));
+            _all.Add((time, _seq, slot, kind));
+            _seq++;
+            heap.Update(slot);
+        }
+
+        public void Cancel(int slot, int kinds)
+        {
+            test._slab[slot].CancelTimers(kinds);
+            _all.RemoveAll(t => t.Conn == slot && (kinds & (1 << (int)t.Kind)) != 0);
+            heap.Update(slot);
+        }
+
+        public void RemoveConnection(int slot)
+        {
+            heap.Remove(slot);
+            test._slab[slot].ClearTimers();
+            _all.RemoveAll(t => t.Conn == slot);
+        }
+
+        public void PopEarliest()
+        {
+            var best = _all.OrderBy(t => t.Time).ThenBy(t => t.Seq).First();
+            _all.Remove(best);
+            var (_, timer) = test.PopEarliest(heap);
+            Assert.Equal((best.Time, best.Seq, best.Kind), (timer.Time, timer.Seq, timer.Kind));
+            Popped++;
+        }
+
+        /// <summary>The queue holds one entry per connection with a pending timer.</summary>
+        public void CheckCount() => Assert.Equal(_all.Select(t => t.Conn).Distinct().Count(), heap.Count);
+
+        /// <summary>One random operation on a random connection: arm (with a time from <paramref name="time"/>), cancel, or remove it.</summary>
+        public void RandomStep(Random rng, int[] conns, int armTenths, Func<long> time)
+        {
+            var slot = conns[rng.Next(conns.Length)];
+            int op = rng.Next(10);
+            if (op < armTenths)
+                Arm(slot, time(), (ConnTimerKind)rng.Next(5));
+            else if (op < armTenths + 2)
+                Cancel(slot, 1 << rng.Next(5) | 1 << rng.Next(5));
+            else if (op < armTenths + 3)
+                RemoveConnection(slot);
+        }
+    }
+
     [Fact]
     public void RandomArmsCancelsAndRemovalsMatchOneQueueOfAllTimers()
     {
         var rng = new Random(7);
         var heap = new ConnTimerHeap(_slab);
         var conns = Enumerable.Range(0, 200).Select(NewConn).ToArray();
-        // The reference: every pending timer in one list.
-        var all = new List<(long time, uint seq, int conn, ConnTimerKind kind)>();
-        uint seq = 0;
-        var popped = new List<(long, uint, ConnTimerKind)>();
-        var expected = new List<(long, uint, ConnTimerKind)>();
+        var model = new OneQueue(this, heap);
         for (int step = 0; step < 20_000; step++)
         {
-            var slot = conns[rng.Next(conns.Length)];
-            ref var conn = ref _slab[slot];
-            int op = rng.Next(10);
-            if (op < 5)
-            {
-                var kind = (ConnTimerKind)rng.Next(5);
-                long time = rng.Next(1000); // many ties
-                conn.AddTimer(new PendingTimer(time, seq, kind));
-                all.Add((time, seq, slot, kind));
-                seq++;
-                heap.Update(slot);
-            }
-            else if (op < 7)
-            {
-                int kinds = 1 << rng.Next(5) | 1 << rng.Next(5);
-                conn.CancelTimers(kinds);
-                all.RemoveAll(t => t.conn == slot && (kinds & (1 << (int)t.kind)) != 0);
-                heap.Update(slot);
-            }
-            else if (op < 8)
-            {
-                heap.Remove(slot);
-                conn.ClearTimers();
-                all.RemoveAll(t => t.conn == slot);
-            }
+            // Half the steps arm, and a fifth pop the earliest (times 0 to 999: many ties).
+            if (rng.Next(10) < 8)
+                model.RandomStep(rng, conns, armTenths: 6, () => rng.Next(1000));
             else if (heap.Count > 0)
-            {
-                var best = all.OrderBy(t => t.time).ThenBy(t => t.seq).First();
-                all.Remove(best);
-                expected.Add((best.time, best.seq, best.kind));
-                var (_, timer) = PopEarliest(heap);
-                popped.Add((timer.Time, timer.Seq, timer.Kind));
-            }
-            Assert.Equal(all.Select(t => t.conn).Distinct().Count(), heap.Count);
+                model.PopEarliest();
+            model.CheckCount();
         }
-        Assert.True(popped.Count > 1000);
-        Assert.Equal(expected, popped);
+        Assert.True(model.Popped > 1000);
     }
 
     /// <summary>
@@ -146,66 +174,31 @@ public class ConnTimerHeapTests
         var rng = new Random(seed);
         var heap = new ConnTimerHeap(_slab);
         var conns = Enumerable.Range(0, 300).Select(NewConn).ToArray();
-        var all = new List<(long time, uint seq, int conn, ConnTimerKind kind)>();
-        uint seq = 0;
+        var model = new OneQueue(this, heap);
         long now = 1_700_000_000L * Second + rng.NextInt64(Second);
-        var popped = new List<(long, uint, ConnTimerKind)>();
-        var expected = new List<(long, uint, ConnTimerKind)>();
         long[] spans = { Second, 5 * Second, 60 * Second, 300 * Second, 3600 * Second, 80 * 60 * Second };
         for (int step = 0; step < 30_000; step++)
         {
             // Mostly small steps; now and then a gap of hours (a capture resumed later) that leaves the wheel behind.
             now += rng.Next(500) == 0 ? rng.NextInt64(10 * 3600 * Second) : rng.Next(4) == 0 ? 0 : rng.NextInt64(3 * Second);
             heap.Advance(now);
-            var slot = conns[rng.Next(conns.Length)];
-            ref var conn = ref _slab[slot];
-            int op = rng.Next(10);
-            if (op < 6)
+            // Whole seconds half the time: ties between connections and between a bucket's entries.
+            model.RandomStep(rng, conns, armTenths: 6, () =>
             {
-                var kind = (ConnTimerKind)rng.Next(5);
                 long span = spans[rng.Next(spans.Length)];
-                // Whole seconds half the time: ties between connections and between a bucket's entries.
-                long time = now + (rng.Next(2) == 0 ? rng.NextInt64(span) / Second * Second : rng.NextInt64(span));
-                conn.AddTimer(new PendingTimer(time, seq, kind));
-                all.Add((time, seq, slot, kind));
-                seq++;
-                heap.Update(slot);
-            }
-            else if (op < 8)
-            {
-                int kinds = 1 << rng.Next(5) | 1 << rng.Next(5);
-                conn.CancelTimers(kinds);
-                all.RemoveAll(t => t.conn == slot && (kinds & (1 << (int)t.kind)) != 0);
-                heap.Update(slot);
-            }
-            else if (op < 9)
-            {
-                heap.Remove(slot);
-                conn.ClearTimers();
-                all.RemoveAll(t => t.conn == slot);
-            }
+                return now + (rng.Next(2) == 0 ? rng.NextInt64(span) / Second * Second : rng.NextInt64(span));
+            });
             // Fire everything due, as the tracker's clock does.
             while (heap.TryPeek(out _, out long due) && due <= now)
-            {
-                var best = all.OrderBy(t => t.time).ThenBy(t => t.seq).First();
-                all.Remove(best);
-                expected.Add((best.time, best.seq, best.kind));
-                var (_, timer) = PopEarliest(heap);
-                popped.Add((timer.Time, timer.Seq, timer.Kind));
-            }
-            Assert.True(all.Count == 0 || all.Min(t => t.time) > now);
-            Assert.Equal(all.Select(t => t.conn).Distinct().Count(), heap.Count);
+                model.PopEarliest();
+            Assert.True(model.Pending == 0 || model.EarliestPending > now);
+            model.CheckCount();
         }
-        Assert.True(popped.Count > 5000);
-        Assert.Equal(expected, popped);
+        Assert.True(model.Popped > 5000);
         // Everything still pending comes out in order too.
         while (heap.Count > 0)
-        {
-            var best = all.OrderBy(t => t.time).ThenBy(t => t.seq).First();
-            all.Remove(best);
-            Assert.Equal((best.time, best.seq, best.kind), PopEarliest(heap) is var (_, t) ? (t.Time, t.Seq, t.Kind) : default);
-        }
-        Assert.Empty(all);
+            model.PopEarliest();
+        Assert.Equal(0, model.Pending);
     }
 
     [Fact]
