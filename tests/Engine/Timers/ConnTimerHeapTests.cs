@@ -170,7 +170,6 @@ public class ConnTimerHeapTests
     [InlineData(13)]
     public void TheWheelPopsInTheOrderOfOneQueueAsTheClockMovesOn(int seed)
     {
-        const long Second = 1_000_000_000L;
         var rng = new Random(seed);
         var heap = new ConnTimerHeap(_slab);
         var conns = Enumerable.Range(0, 300).Select(NewConn).ToArray();
@@ -204,10 +203,8 @@ public class ConnTimerHeapTests
     [Fact]
     public void TimersMinutesAheadWaitOnTheWheelAndTheHeapHoldsOnlyTheCurrentBucket()
     {
-        const long Second = 1_000_000_000L;
-        var heap = new ConnTimerHeap(_slab);
-        long now = 1_700_000_000L * Second;
-        heap.Advance(now);
+        long now = T0;
+        var heap = HeapAt(now);
         var soon = NewConn(1);
         var later = NewConn(2);
         var beyond = NewConn(3);
@@ -228,19 +225,48 @@ public class ConnTimerHeapTests
         Assert.Equal(0, heap.Count);
     }
 
+    private const long Second = 1_000_000_000L;
+    private const long T0 = 1_700_000_000L * Second;
+
+    /// <summary>An empty queue whose clock is at <paramref name="now"/>.</summary>
+    private ConnTimerHeap HeapAt(long now)
+    {
+        var heap = new ConnTimerHeap(_slab);
+        heap.Advance(now);
+        return heap;
+    }
+
+    /// <summary>Arms one timer for each of <paramref name="count"/> new connections, spread over <paramref name="seconds"/> whole seconds from 10 s after <paramref name="now"/>.</summary>
+    private int[] ArmSpread(ConnTimerHeap heap, long now, int count, int seconds)
+    {
+        var conns = Enumerable.Range(0, count).Select(NewConn).ToArray();
+        for (int i = 0; i < conns.Length; i++)
+        {
+            Add(conns[i], new PendingTimer(now + (10 + i % seconds) * Second, (uint)i, ConnTimerKind.Inactivity));
+            heap.Update(conns[i]);
+        }
+        return conns;
+    }
+
+    /// <summary>Moves the clock to <paramref name="now"/> and pops every timer due; returns how many.</summary>
+    private int FireDue(ConnTimerHeap heap, long now)
+    {
+        heap.Advance(now);
+        int fired = 0;
+        while (heap.TryPeek(out _, out long due) && due <= now)
+        {
+            PopEarliest(heap);
+            fired++;
+        }
+        return fired;
+    }
+
     [Fact]
     public void TheWheelHoldsArraysOnlyForBucketsWithEntries()
     {
-        const long Second = 1_000_000_000L;
-        var heap = new ConnTimerHeap(_slab);
-        long now = 1_700_000_000L * Second;
-        heap.Advance(now);
-        var conns = Enumerable.Range(0, 400).Select(NewConn).ToArray();
-        for (int i = 0; i < conns.Length; i++)
-        {
-            Add(conns[i], new PendingTimer(now + (10 + i % 40) * Second, (uint)i, ConnTimerKind.Inactivity));
-            heap.Update(conns[i]);
-        }
+        long now = T0;
+        var heap = HeapAt(now);
+        var conns = ArmSpread(heap, now, count: 400, seconds: 40);
         Assert.Equal(40, heap.BucketArraysHeld);
         // Half the buckets emptied by removals, the rest by the clock.
         foreach (var slot in conns.Where((_, i) => i % 40 < 20))
@@ -250,37 +276,20 @@ public class ConnTimerHeapTests
         }
         Assert.Equal(20, heap.BucketArraysHeld);
         Assert.Equal(200, heap.Count);
-        now += 3600 * Second;
-        heap.Advance(now);
-        int fired = 0;
-        while (heap.TryPeek(out _, out long due) && due <= now)
-        {
-            PopEarliest(heap);
-            fired++;
-        }
-        Assert.Equal(200, fired);
+        Assert.Equal(200, FireDue(heap, now + 3600 * Second));
         Assert.Equal(0, heap.BucketArraysHeld);
     }
 
     [Fact]
     public void ABucketThatWasBusyOnceDoesNotMakeLaterBucketsHoldLargeArrays()
     {
-        const long Second = 1_000_000_000L;
-        var heap = new ConnTimerHeap(_slab);
-        long now = 1_700_000_000L * Second;
-        heap.Advance(now);
-        var conns = Enumerable.Range(0, 10_000).Select(NewConn).ToArray();
+        long now = T0;
+        var heap = HeapAt(now);
         // Ten busy buckets of 1,000 timers each, then the clock past them.
-        for (int i = 0; i < conns.Length; i++)
-        {
-            Add(conns[i], new PendingTimer(now + (10 + i % 10) * Second, (uint)i, ConnTimerKind.Inactivity));
-            heap.Update(conns[i]);
-        }
+        var conns = ArmSpread(heap, now, count: 10_000, seconds: 10);
         Assert.True(heap.BucketCapacityHeld >= 10_000);
         now += 60 * Second;
-        heap.Advance(now);
-        while (heap.TryPeek(out _, out long due) && due <= now)
-            PopEarliest(heap);
+        Assert.Equal(10_000, FireDue(heap, now));
         Assert.Equal(0, heap.Count);
         // Then ten quiet buckets of one timer each: they hold small arrays, not the busy buckets' old ones.
         for (int i = 0; i < 10; i++)
