@@ -32,7 +32,11 @@ public sealed class UidGenerator
         return _s1 + s0;
     }
 
-    public string NextUid() => Render((uint)Next(), Next());
+    public string NextUid()
+    {
+        var (hi, lo) = NextUidBits();
+        return Render(hi, lo);
+    }
 
     /// <summary>The next uid's random bits, as <see cref="NextUid"/> would render them (the same sequence).</summary>
     internal (uint Hi, ulong Lo) NextUidBits() => ((uint)Next(), Next());

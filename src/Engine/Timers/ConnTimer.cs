@@ -60,7 +60,7 @@ internal struct InlineTimerTimes
 /// due at or after the horizon and every heap entry before it, unless it is beyond the wheel's reach; when the heap
 /// has nothing before the horizon, the next bucket is moved into the heap and the horizon steps on. So a timer armed
 /// or moved minutes ahead costs an append (or a swap-remove and an append), and the heap, which the clock pops from
-/// at every packet, holds only the seconds ahead, small enough to stay in cache. A connection finds its entry from
+/// at every packet, holds only the timers due within the clock's own bucket, few enough to stay in cache. A connection finds its entry from
 /// <see cref="Tracking.Connection.HeapSlot"/>: a heap index plus one, or the complement of its position in its bucket
 /// (the bucket is kept by slot beside the wheel).
 /// </para>
@@ -113,7 +113,7 @@ internal sealed class ConnTimerHeap
 
     /// <summary>
     /// Tells the queue the clock's time (ns). With the wheel empty its horizon moves up to the bucket after
-    /// <paramref name="now"/>, so timers armed from now on that are due seconds or more ahead go to the wheel.
+    /// <paramref name="now"/>, so timers armed from now on that are due after the clock's own bucket go to the wheel.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Advance(long now)
