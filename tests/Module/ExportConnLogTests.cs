@@ -51,6 +51,8 @@ public sealed class ExportConnLogTests : IDisposable
         Assert.Contains("must be a port number", Assert.Single(port).Exception.InnerException!.Message);
         _s.Run("$c.orig_bytes = -1", out var negative);
         Assert.Contains("cannot be negative", Assert.Single(negative).Exception.InnerException!.Message);
+        _s.Run("$c.duration = [double]::NaN", out var nan);
+        Assert.Contains("must be a number of seconds", Assert.Single(nan).Exception.InnerException!.Message);
         var kept = _s.Run("$c.orig_p = 65535; $c.orig_bytes = 0; $c.orig_p; $c.orig_bytes");
         Assert.Equal(new object[] { 65535, 0L }, kept.Select(o => o.BaseObject));
     }

@@ -83,7 +83,7 @@ public sealed class ConnInfo
     public double? duration
     {
         get => _record.Duration is long d ? d / 1e9 : null;
-        set => _record.Duration = value is double d ? (long)Math.Round(Count(d, nameof(duration)) * 1e9) : null;
+        set => _record.Duration = value is double d ? (long)Math.Round(Seconds(d, nameof(duration)) * 1e9) : null;
     }
 
     public long? orig_bytes
@@ -190,6 +190,10 @@ public sealed class ConnInfo
 
     private static T Count<T>(T value, string field) where T : System.Numerics.INumber<T> =>
         T.IsNegative(value) ? throw new ArgumentOutOfRangeException(field, value, $"{field} cannot be negative.") : value;
+
+    private static double Seconds(double value, string field) =>
+        double.IsFinite(value) && value >= 0 && value * 1e9 < long.MaxValue ? value
+            : throw new ArgumentOutOfRangeException(field, value, $"{field} must be a number of seconds, 0 or more.");
 
     private static ushort Port(int value, string field) =>
         value is >= 0 and <= ushort.MaxValue ? (ushort)value
