@@ -10,7 +10,7 @@ TYPES_NOTE = ("ConnInfo property types: ts is a UTC DateTime (Zeek's epoch secon
               "duration is a Double of seconds (Where-Object duration -gt 10 means ten seconds; a TimeSpan would read 10 as ticks); "
               "local_orig/local_resp are Booleans; tunnel_parents is a set of uids that prints comma-separated. "
               "Fields Zeek leaves unset ('-') are $null. The default table view prints '-' for them, as zeek-cut does. "
-              "Properties can be set (e.g. to build a connection for Export-ConnLog); a port outside 0-65535 or a negative count is refused.")
+              "Properties can be set (e.g. to build a connection for Export-ConnLog); a port outside 0-65535, a negative count or a duration that is negative or not a number is refused.")
 
 CONFIG_DESC = "A YAML configuration file (see New-ConnTrackConfig). Keys not in the file keep Zeek's defaults. A file that cannot be read or parsed ends the command with the error ConfigFileInvalid (ConfigFileNotFound when missing)."
 CONFIG_OBJ = "An options object, typically from Get-ConnTrackConfig, changed in script and passed on. Used instead of -ConfigPath."
