@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.MemoryMappedFiles;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -11,16 +10,15 @@ namespace ConnTrack.Engine.Capture;
 /// move or replace the bytes under them).
 /// </summary>
 /// <remarks>
-/// Two ways to get the bytes. A plain file (seekable, in a 64-bit process) is mapped into memory and read in
-/// place through a sliding window of <see cref="DefaultMapWindowSize"/> bytes: no copy from the page cache into a
-/// buffer, which for a file already in the cache is most of what reading costs. Everything else (gzip, pipes,
-/// streams, or a file the system will not map) is read in large chunks into one pooled buffer. When the mapped
-/// part is used up, reading goes on from the stream after it, so a file that grew while it was read is read to
-/// its new end as before. Unmapped windows are released one slide late, so a span a caller keeps a read too long
-/// sees stale bytes (as with the buffer), not unmapped memory. The one cost of mapping: a file truncated by another
-/// program while it is read makes the lost pages fault (SIGBUS on Unix) instead of the read ending early; capture
-/// tools append to files, they do not cut them, and <see cref="CaptureReader.Open(Stream, string, bool)"/> reads
-/// without mapping for a caller who must not take that risk.
+/// Two ways to get the bytes. A plain file that can be held under a read lease (Linux: see
+/// <see cref="LeasedFileMap"/>) is mapped into memory and read in place through a sliding window of
+/// <see cref="DefaultMapWindowSize"/> bytes: no copy from the page cache into a buffer, which for a file already in
+/// the cache is most of what reading costs. Everything else (gzip, pipes, streams, other systems, a file open for
+/// writing) is read in large chunks into one pooled buffer. When the mapping ends (its end is reached, or another
+/// program wants to write or truncate the file and the lease is given back), reading goes on from the stream
+/// right after the last window, so a file that grew is read to its new end and a truncated one ends where it was
+/// cut, as with the buffer. Windows are unmapped one slide late, so a span a caller keeps a read too long sees
+/// stale bytes (as with the buffer), not unmapped memory.
 /// </remarks>
 internal sealed unsafe class CaptureInput : IDisposable
 {
@@ -40,11 +38,9 @@ internal sealed unsafe class CaptureInput : IDisposable
     private long _bufferBase;  // stream offset of _data[0]
     private bool _eof;
 
-    private MemoryMappedFile? _map;
-    private MemoryMappedViewAccessor? _view;
-    private MemoryMappedViewAccessor? _previousView;
+    private LeasedFileMap? _map;
     private long _mapStart;    // file offset of stream offset 0
-    private long _mapLength;   // stream bytes the mapping covers
+    private long _mapLength;   // stream bytes the mapping covers (the file cannot change length under the lease)
     private long _prefetched;  // offset from _data up to which the window has been prefetched
 
     private readonly string _path;
@@ -64,6 +60,9 @@ internal sealed unsafe class CaptureInput : IDisposable
 
     /// <summary>True while the bytes come from a memory mapping of the file (rather than the stream).</summary>
     public bool IsMapped => _map is not null;
+
+    /// <summary>True once the mapping was detached from the file (its lease is being broken) and not yet left.</summary>
+    public bool IsMappingDetached => _map?.IsDetached ?? false;
 
     /// <summary>Offset of the next unread byte in the (decompressed) stream.</summary>
     public long Position => _bufferBase + _pos;
@@ -88,76 +87,64 @@ internal sealed unsafe class CaptureInput : IDisposable
 
     private bool TryMap()
     {
-        if (!Environment.Is64BitProcess || _stream is not FileStream file || !file.CanSeek)
+        if (_stream is not FileStream file || !file.CanSeek)
             return false;
+        long start, length;
         try
         {
-            long start = file.Position;
-            long length = file.Length - start;
-            if (length <= 0)
-                return false;
-            _map = MemoryMappedFile.CreateFromFile(file, mapName: null, capacity: 0, MemoryMappedFileAccess.Read,
-                HandleInheritability.None, leaveOpen: true);
-            _mapStart = start;
-            _mapLength = length;
-            MapWindow(0, 1);
-            return true;
+            start = file.Position;
+            length = file.Length - start;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is IOException or NotSupportedException)
         {
-            // Not mappable here (a special file, a file system without mmap): read it as a stream.
-            ReleaseMapping();
             return false;
         }
+        if (length <= 0 || (_map = LeasedFileMap.TryOpen(file)) is null)
+            return false;
+        _mapStart = start;
+        _mapLength = length;
+        if (MapWindow(0, 1))
+            return true;
+        _map.Dispose();
+        _map = null;
+        return false;
     }
 
-    /// <summary>Maps the window that starts at stream offset <paramref name="offset"/> and holds at least <paramref name="count"/> bytes.</summary>
-    private void MapWindow(long offset, int count)
+    /// <summary>
+    /// Maps the window that starts at stream offset <paramref name="offset"/> and holds at least
+    /// <paramref name="count"/> bytes; false when the mapping has ended (the lease is being broken).
+    /// </summary>
+    private bool MapWindow(long offset, int count)
     {
         long size = Math.Min(Math.Max((long)_mapWindowSize, count), _mapLength - offset);
-        var view = _map!.CreateViewAccessor(_mapStart + offset, size, MemoryMappedFileAccess.Read);
-        byte* start = null;
-        view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
-        // The view before the previous one is no longer under any span handed out.
-        Release(ref _previousView);
-        _previousView = _view;
-        _view = view;
-        _data = start + view.PointerOffset;
+        byte* start = _map!.TryMapWindow(_mapStart + offset, size);
+        if (start is null)
+            return false;
+        _data = start;
         _prefetched = 0;
         _bufferBase = offset;
         _pos = 0;
         _end = (int)size;
+        return true;
     }
 
-    private static void Release(ref MemoryMappedViewAccessor? view)
-    {
-        if (view is null)
-            return;
-        view.SafeMemoryMappedViewHandle.ReleasePointer();
-        view.Dispose();
-        view = null;
-    }
-
-    private void ReleaseMapping()
-    {
-        Release(ref _previousView);
-        Release(ref _view);
-        _map?.Dispose();
-        _map = null;
-    }
-
-    /// <summary>The mapping is used up: the unread bytes go to a buffer, and reading goes on from the stream after the mapping.</summary>
+    /// <summary>
+    /// The mapping has ended (used up, or given back): the window's unread bytes go to a buffer, and reading goes on
+    /// from the stream right after the window.
+    /// </summary>
     private void LeaveMapping(int count)
     {
         int unread = _end - _pos;
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(InitialBufferSize, Math.Max(count, unread) + ChunkSize));
         new ReadOnlySpan<byte>(_data + _pos, unread).CopyTo(buffer);
         long position = _bufferBase + _pos;
-        ReleaseMapping();
+        long windowEnd = _bufferBase + _end;
+        _map!.Dispose();
+        _map = null;
         UseBuffer(buffer);
         _bufferBase = position;
         _end = unread;
-        _stream.Position = _mapStart + _mapLength;
+        _stream.Position = _mapStart + windowEnd;
     }
 
     private void UseBuffer(byte[] buffer)
@@ -175,11 +162,8 @@ internal sealed unsafe class CaptureInput : IDisposable
         if (_map is not null)
         {
             long offset = _bufferBase + _pos;
-            if (_mapLength - offset >= count)
-            {
-                MapWindow(offset, count);
+            if (_mapLength - offset >= count && MapWindow(offset, count))
                 return true;
-            }
             LeaveMapping(count);
             if (_end - _pos >= count)
                 return true;
@@ -305,7 +289,8 @@ internal sealed unsafe class CaptureInput : IDisposable
 
     public void Dispose()
     {
-        ReleaseMapping();
+        _map?.Dispose();
+        _map = null;
         var buffer = _buffer;
         _buffer = [];
         _data = null;

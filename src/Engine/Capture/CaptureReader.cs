@@ -38,9 +38,8 @@ public abstract class CaptureReader : IDisposable
 
     /// <summary>
     /// Opens a capture file; with <paramref name="map"/>, a plain file is mapped into memory and read in place
-    /// rather than copied through a buffer (see <see cref="CaptureInput"/>: reading a file in the page cache then
-    /// costs a fraction of the copy, but a file truncated by another program while it is read kills the process,
-    /// which is why <see cref="Config.ConnTrackOptions.MemoryMapFiles"/> is off by default).
+    /// rather than copied through a buffer where a read lease makes that safe (see <see cref="LeasedFileMap"/>:
+    /// reading a file in the page cache then costs a fraction of the copy).
     /// </summary>
     public static CaptureReader Open(string path, bool map) => Open(path, map, CaptureInput.DefaultMapWindowSize);
 

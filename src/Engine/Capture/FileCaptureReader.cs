@@ -25,6 +25,9 @@ public abstract class FileCaptureReader : CaptureReader
     /// <summary>True while the file is read through a memory mapping (see <see cref="CaptureInput"/>).</summary>
     internal bool IsMapped => Input.IsMapped;
 
+    /// <summary>True once the mapping was detached from the file (another program wants to write it) and not yet left.</summary>
+    internal bool IsMappingDetached => Input.IsMappingDetached;
+
     /// <summary>True when the file was gzip-compressed.</summary>
     public bool IsCompressed => _compressed;
 
