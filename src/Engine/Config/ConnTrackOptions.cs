@@ -48,11 +48,13 @@ public sealed class ConnTrackOptions
     public bool IgnoreChecksums { get; set; }
 
     /// <summary>
-    /// Read capture files through a memory mapping instead of copying them through a buffer: faster for a file in
-    /// the page cache, but a file another program truncates while it is read then kills the process (SIGBUS on
-    /// Unix; on Windows the writer is refused instead), so it is off unless asked for.
+    /// Read capture files in place through a memory mapping where that is safe, instead of copying them through a
+    /// buffer: faster for a file in the page cache. Safe means under a read lease (Linux: a file nobody has open for
+    /// writing, owned by the reader or read with CAP_LEASE), so another program that wants to write or truncate the
+    /// file waits a moment for the mapping to be let go instead of the process dying of SIGBUS; elsewhere files are
+    /// read through the buffer either way. False: always through the buffer.
     /// </summary>
-    public bool MemoryMapFiles { get; set; }
+    public bool MemoryMapFiles { get; set; } = true;
 
     /// <summary>A BPF expression applied to every frame before decoding (compiled by libpcap); null: no filter.</summary>
     public string? CaptureFilter { get; set; }
