@@ -9,8 +9,8 @@ using ConnTrack.Engine.Diagnostics;
 namespace ConnTrack.Bench.Measure;
 
 /// <summary>
-/// Where the engine's time goes: the same file read by the capture reader alone (copied through a buffer, as the
-/// engine reads files by default, then mapped in place, as with memory_map_files), then reader + decoder
+/// Where the engine's time goes: the same file read by the capture reader alone (copied through a buffer, as with
+/// memory_map_files: false, then mapped in place under a read lease, the default), then reader + decoder
 /// (with and without checksum verification), then the whole pipeline without handing out records' strings.
 /// Each stage is the best of <c>reps</c> runs in this process (after one warm-up pass).
 /// </summary>
@@ -56,7 +56,7 @@ public static class StageProbe
         return best;
     }
 
-    /// <param name="map">True: mapped in place (memory_map_files); false: copied through a buffer (the default).</param>
+    /// <param name="map">True: mapped in place under a read lease (the default); false: copied through a buffer.</param>
     private static long ReadOnly(string path, bool map)
     {
         using var reader = CaptureReader.Open(path, map);
