@@ -60,6 +60,18 @@ internal static class CaptureTestUtil
         return b;
     }
 
+    /// <summary>A capture's first timestamp in the synthetic packets (ns since the epoch).</summary>
+    public const long T0 = 1_709_210_096_123_456_789L;
+
+    /// <summary>
+    /// <paramref name="count"/> packets of 40 to 1,539 bytes, each numbered by its bytes (<see cref="Payload"/>),
+    /// a microsecond apart from <see cref="T0"/>: records of many sizes, so they straddle window borders.
+    /// </summary>
+    public static (byte[] Data, long Ts, int Orig)[] NumberedPackets(int count, int seed) =>
+        Enumerable.Range(0, count)
+            .Select(i => (Payload(40 + (i * 97 + seed) % 1500, i + seed), T0 + i * 1000L, 40 + (i * 97 + seed) % 1500))
+            .ToArray();
+
     public static byte[] Pcap(LinkType link, bool nanosecond, bool bigEndian, int snapLength,
         params (byte[] Data, long Ts, int Orig)[] packets)
     {

@@ -13,7 +13,6 @@ namespace ConnTrack.Engine.Tests.Capture;
 /// </summary>
 public sealed class LeasedMappingTests : IDisposable
 {
-    private const long T0 = 1_709_210_096_123_456_789L;
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"conntrack-lease-{Guid.NewGuid():N}.cap");
 
     public void Dispose() => File.Delete(_path);
@@ -22,10 +21,7 @@ public sealed class LeasedMappingTests : IDisposable
 
     private byte[] WriteCapture(int packets)
     {
-        var records = Enumerable.Range(0, packets)
-            .Select(i => (Payload(60 + (i * 131) % 1400, i), T0 + i * 1000L, 60 + (i * 131) % 1400))
-            .ToArray();
-        var bytes = Pcap(LinkType.Ethernet, nanosecond: true, bigEndian: false, 65535, records);
+        var bytes = Pcap(LinkType.Ethernet, nanosecond: true, bigEndian: false, 65535, NumberedPackets(packets, 0));
         File.WriteAllBytes(_path, bytes);
         return bytes;
     }

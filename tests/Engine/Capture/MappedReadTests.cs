@@ -11,15 +11,9 @@ namespace ConnTrack.Engine.Tests.Capture;
 /// </summary>
 public sealed class MappedReadTests : IDisposable
 {
-    private const long T0 = 1_709_210_096_123_456_789L;
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"conntrack-mapped-{Guid.NewGuid():N}.cap");
 
     public void Dispose() => File.Delete(_path);
-
-    private static (byte[], long, int)[] Packets(int count, int seed) =>
-        Enumerable.Range(0, count)
-            .Select(i => (Payload(40 + (i * 97 + seed) % 1500, i + seed), T0 + i * 1000L, 40 + (i * 97 + seed) % 1500))
-            .ToArray();
 
     private List<Frame> ReadMapped(int window, out bool wasMapped)
     {
@@ -34,7 +28,7 @@ public sealed class MappedReadTests : IDisposable
     [InlineData(64)]        // smaller than most records: every read maps a window of the record's size
     public void PcapThroughSlidingWindowsEqualsTheStreamRead(int window)
     {
-        var packets = Packets(700, 3);
+        var packets = NumberedPackets(700, 3);
         var bytes = Pcap(LinkType.Ethernet, nanosecond: true, bigEndian: false, 65535, packets);
         File.WriteAllBytes(_path, bytes);
 
@@ -69,7 +63,7 @@ public sealed class MappedReadTests : IDisposable
     [Fact]
     public void TruncatedLastRecordFailsAtTheSameOffsetAfterTheSameFrames()
     {
-        var bytes = Pcap(LinkType.Ethernet, false, false, 65535, Packets(50, 1));
+        var bytes = Pcap(LinkType.Ethernet, false, false, 65535, NumberedPackets(50, 1));
         var cut = bytes[..^7];
         File.WriteAllBytes(_path, cut);
 
@@ -100,8 +94,8 @@ public sealed class MappedReadTests : IDisposable
     [Fact]
     public void FileThatGrowsWhileReadIsReadToItsNewEnd()
     {
-        var first = Packets(30, 5);
-        var more = Packets(20, 9);
+        var first = NumberedPackets(30, 5);
+        var more = NumberedPackets(20, 9);
         var whole = Pcap(LinkType.Ethernet, false, false, 65535, [.. first, .. more]);
         int firstLength = Pcap(LinkType.Ethernet, false, false, 65535, first).Length;
         File.WriteAllBytes(_path, whole[..firstLength]);
