@@ -103,7 +103,7 @@ public sealed class ConnTraceRunner : IConnSink, ITraceRunner
         // Prefetch the whole batch's connections first, so their cache misses overlap.
         _tracker.PrefetchConnections(_batch, BatchIndices.AsSpan(0, count), _hints);
         for (int i = 0; i < count; i++)
-            _tracker.Process(_batch[i], _hints[i]);
+            _tracker.ProcessLookedAhead(_batch[i], i, _hints[i]);
         failure?.Throw();
         return !atEnd;
     }

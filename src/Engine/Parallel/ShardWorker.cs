@@ -142,7 +142,10 @@ internal sealed class ShardWorker : IConnSink
             {
                 _index = i;
                 if (shards[i] == me)
-                    tracker.Process(packets[i], hints[next++]);
+                {
+                    tracker.ProcessLookedAhead(packets[i], next, hints[next]);
+                    next++;
+                }
                 else
                     tracker.AdvanceTime(times[i]); // another shard's packet (or a tick): its time still drives our timers
             }

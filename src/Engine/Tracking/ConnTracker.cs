@@ -184,16 +184,17 @@ public sealed class ConnTracker
     {
         int n = which.Length;
         ArgumentOutOfRangeException.ThrowIfGreaterThan(n, LookAheadMax);
-        Span<int> hashes = stackalloc int[LookAheadMax];
+        var ahead = _ahead;
         for (int i = 0; i < n; i++)
         {
-            int hash = KeyOf(packets[which[i]], out _, out _, out _).GetHashCode();
-            hashes[i] = hash;
-            _table.PrefetchHome(hash);
+            ref var a = ref ahead[i];
+            a.Key = KeyOf(packets[which[i]], out a.Kind, out a.SrcPort, out a.DstPort);
+            a.Hash = a.Key.GetHashCode();
+            _table.PrefetchHome(a.Hash);
         }
         for (int i = 0; i < n; i++)
         {
-            int slot = _table.CandidateSlot(hashes[i]);
+            int slot = _table.CandidateSlot(ahead[i].Hash);
             hints[i] = slot + 1;
             if (slot >= 0)
                 PrefetchLines(ref _slab[slot]);
@@ -239,6 +240,19 @@ public sealed class ConnTracker
     // The cold object: header, the endpoints' cold parts, the rare part's reference.
     private const int ColdObjectBytes = 120;
 
+    /// <summary>A packet's key as <see cref="PrefetchConnections"/> worked it out, kept for <see cref="ProcessLookedAhead"/>.</summary>
+    private struct LookAhead
+    {
+        public FlowKey Key;
+        public int Hash;
+        public TransportProto Kind;
+        public ushort SrcPort, DstPort;
+    }
+
+    // The last PrefetchConnections window's keys: a key is a function of the packet alone (and the options), so
+    // working it out once per packet instead of twice stays right whatever the packets before it changed.
+    private readonly LookAhead[] _ahead = new LookAhead[LookAheadMax];
+
     /// <summary>Tracks one packet, after expiring the timers due at its time.</summary>
     public void Process(in PacketSummary p) => Process(p, 0);
 
@@ -258,9 +272,26 @@ public sealed class ConnTracker
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     internal void Process(in PacketSummary p, int hint)
     {
-        AdvanceTime(p.Timestamp);
-
         var key = KeyOf(p, out var kind, out ushort srcPort, out ushort dstPort);
+        Track(p, hint, key, key.GetHashCode(), kind, srcPort, dstPort);
+    }
+
+    /// <summary>
+    /// <see cref="Process(in PacketSummary, int)"/> for <paramref name="p"/>, the packet at position
+    /// <paramref name="index"/> of the last <see cref="PrefetchConnections"/> call, whose hint that call gave: its
+    /// key is taken from there instead of being worked out again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
+    internal void ProcessLookedAhead(in PacketSummary p, int index, int hint)
+    {
+        ref readonly var a = ref _ahead[index];
+        Track(p, hint, a.Key, a.Hash, a.Kind, a.SrcPort, a.DstPort);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
+    private void Track(in PacketSummary p, int hint, in FlowKey key, int hash, TransportProto kind, ushort srcPort, ushort dstPort)
+    {
+        AdvanceTime(p.Timestamp);
 
         // A live slot is in the table, the one connection for its key: if its key is the packet's, it is the
         // packet's connection (even when the slot was freed and reused since the hint was taken).
@@ -272,7 +303,7 @@ public sealed class ConnTracker
             {
                 MarkRemoved(slot);
                 int next = NewConnection(p, key, kind, srcPort, dstPort);
-                _table.Find(key, key.GetHashCode(), out int at);
+                _table.Find(key, hash, out int at);
                 _table.Replace(at, slot, next);
                 Emit(slot);
                 slot = next;
@@ -280,13 +311,12 @@ public sealed class ConnTracker
             Deliver(slot, p, kind, srcPort);
         }
         else
-            ProcessLookingUp(p, key, kind, srcPort, dstPort);
+            ProcessLookingUp(p, key, hash, kind, srcPort, dstPort);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
-    private void ProcessLookingUp(in PacketSummary p, in FlowKey key, TransportProto kind, ushort srcPort, ushort dstPort)
+    private void ProcessLookingUp(in PacketSummary p, in FlowKey key, int hash, TransportProto kind, ushort srcPort, ushort dstPort)
     {
-        int hash = key.GetHashCode();
         int slot = _table.Find(key, hash, out int position);
         if (slot < 0)
         {

@@ -51,6 +51,60 @@ public class LookAheadTests
     }
 
     [Fact]
+    public void PacketsTrackedWithTheKeysWorkedOutAheadGiveTheRecordsOfOneByOneTracking()
+    {
+        // One window in which packets open connections that later packets of the same window belong to (a reply,
+        // a handshake, an ICMP echo and its reply), and a TCP port reused after a reset.
+        const uint C = 100, S = 900;
+        PacketSummary[] packets =
+        [
+            Udp(0, "10.0.1.1", 5000, "10.0.0.2", 53, 30),
+            Tcp(1, "10.0.1.1", 40000, "10.0.0.2", 80, TcpFlags.Syn, C, 0),
+            Udp(2, "10.0.0.2", 53, "10.0.1.1", 5000, 60),
+            Tcp(3, "10.0.0.2", 80, "10.0.1.1", 40000, TcpFlags.Syn | TcpFlags.Ack, S, C + 1),
+            Icmp(4, "10.0.1.1", "10.0.0.2", 8, 0, 40),
+            Tcp(5, "10.0.1.1", 40000, "10.0.0.2", 80, TcpFlags.Ack, C + 1, S + 1),
+            Icmp(6, "10.0.0.2", "10.0.1.1", 0, 0, 40),
+            Tcp(7, "10.0.1.1", 40000, "10.0.0.2", 80, TcpFlags.Rst, C + 1, 0),
+            Tcp(8, "fd00::1", 40001, "fd00::2", 443, TcpFlags.Syn, C, 0),
+            Tcp(9, "10.0.1.1", 40000, "10.0.0.2", 80, TcpFlags.Syn, C + 5000, 0), // the port again: a new connection
+            Tcp(10, "fd00::2", 443, "fd00::1", 40001, TcpFlags.Rst | TcpFlags.Ack, 0, C + 1),
+        ];
+        var oneByOne = Run(packets);
+
+        var tracker = NewTracker(out var sink);
+        var which = Enumerable.Range(0, packets.Length).ToArray();
+        var hints = new int[which.Length];
+        tracker.PrefetchConnections(packets, which, hints);
+        for (int i = 0; i < packets.Length; i++)
+            tracker.ProcessLookedAhead(packets[i], i, hints[i]);
+        tracker.FlushAll();
+
+        Assert.Equal(5, oneByOne.Count);
+        Assert.Equal(Rows(oneByOne), Rows(sink.Records));
+
+        static IEnumerable<string> Rows(IEnumerable<ConnTrack.Engine.Records.ConnRecord> records) => records.Select(r =>
+            $"{r.Uid} {r.OrigH}:{r.OrigP} {r.RespH}:{r.RespP} {r.Proto} {r.ConnState} {r.History} {r.OrigPkts} {r.RespPkts} {r.Duration}");
+    }
+
+    [Fact]
+    public void AKeyWorkedOutAheadWithAHintToAnotherKeyOfTheSameHashIsCheckedToo()
+    {
+        var (a, b) = TwoUdpTuplesWithOneHash();
+        var tracker = NewTracker(out var sink);
+        tracker.Process(a);
+        var hints = new int[1];
+        tracker.PrefetchConnections([b], [0], hints);
+        Assert.NotEqual(0, hints[0]); // a's connection, found by hash alone
+
+        tracker.ProcessLookedAhead(b, 0, hints[0]);
+        Assert.Equal(2, tracker.OpenConnections);
+        tracker.FlushAll();
+        Assert.Equal([a.Src, b.Src], sink.Records.Select(r => r.OrigH));
+        Assert.All(sink.Records, r => Assert.Equal(1UL, r.OrigPkts));
+    }
+
+    [Fact]
     public void MoreThanTheLookAheadAtOnceIsRefused()
     {
         var tracker = NewTracker(out _);
