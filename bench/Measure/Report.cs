@@ -277,7 +277,7 @@ public sealed class Report(
             sb.AppendLine();
             sb.AppendLine("## Where the engine's time goes");
             sb.AppendLine();
-            sb.AppendLine("The same file through growing parts of the engine, in one process, one timed pass per stage after a warm-up pass.");
+            sb.AppendLine("The same file through growing parts of the engine, in one process, one timed pass per stage after a warm-up pass; last, the tracker alone, fed the file's packets decoded beforehand.");
             sb.AppendLine();
             sb.AppendLine("| Stage | s | Packets/s | Share of the whole |");
             sb.AppendLine("|---|---:|---:|---:|");
@@ -290,6 +290,7 @@ public sealed class Report(
                          ("decode", "reader + decoder (checksums verified, the default)"),
                          ("fullNoChecksums", "whole pipeline, IgnoreChecksums"),
                          ("full", "whole pipeline (reader, decoder, tracker, records)"),
+                         ("trackerAlone", "tracker alone, on the packets decoded beforehand into memory (records counted)"),
                      })
             {
                 if (!stages.Notes.ContainsKey(key))
