@@ -242,9 +242,11 @@ namespace ConnTrack.Bench
             if (a.Module is not null)
                 return Path.GetFullPath(a.Module);
             var psd1 = Path.Combine(repo, "out", "ConnTrack", "ConnTrack.psd1");
-            if (!File.Exists(psd1) && File.Exists(Path.Combine(repo, "src", "Cmdlets", "ConnTrack.Cmdlets.csproj")))
+            if (File.Exists(Path.Combine(repo, "src", "Cmdlets", "ConnTrack.Cmdlets.csproj")))
             {
-                // The module's own build assembles out/ConnTrack; run it once if it has not been.
+                // The module's own build assembles out/ConnTrack. Built every time (incremental: seconds), in
+                // Release: out/ConnTrack holds whatever was built last, and the README's one-line run of
+                // Read-ConnTrace builds it in Debug, whose unoptimised cmdlet code the bench would time.
                 Console.WriteLine("Building the module: dotnet build -c Release src/Cmdlets");
                 var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = repo, UseShellExecute = false, RedirectStandardOutput = true };
                 foreach (var arg in new[] { "build", "-c", "Release", "-nologo", "-v", "q", "src/Cmdlets" })

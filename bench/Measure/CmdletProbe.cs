@@ -1,5 +1,6 @@
 using System.Collections.ObjectModel;
 using System.Diagnostics;
+using System.Reflection;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 
@@ -95,6 +96,10 @@ public static class CmdletProbe
         result.PeakManagedHeap = sampler.Peak;
         result.PeakRss = ProcessStats.PeakRss();
         result.Notes["module"] = module;
+        // The module's assembly as loaded: a Debug build would time unoptimised cmdlet code.
+        var cmdlets = AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == "ConnTrack");
+        if (cmdlets is not null)
+            result.Notes["moduleBuild"] = cmdlets.GetCustomAttribute<DebuggableAttribute>()?.IsJITOptimizerDisabled == true ? "Debug" : "Release";
         result.Notes["threadCount"] = threadCount?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "default";
         return result;
     }

@@ -252,7 +252,11 @@ public sealed class Report(
         sb.AppendLine($"- Command (from the repository root): `{Command}`");
         sb.AppendLine($"- Tools: {string.Join("; ", new[] { Machine.ToolVersion("tcpdump", "--version"), Machine.ToolVersion("tshark", "-v"), ArgusVersion() }.Where(v => v is not null))}");
         if (module is not null)
-            sb.AppendLine($"- Module imported: `{Path.GetRelativePath(Environment.CurrentDirectory, module)}`");
+        {
+            string build = cmdlet.Notes.TryGetValue("moduleBuild", out var b) ? b : "?";
+            sb.AppendLine($"- Module imported: `{Path.GetRelativePath(Environment.CurrentDirectory, module)}` ({build} build" +
+                          (build == "Debug" ? ": its cmdlet code is not optimised, and the Read-ConnTrace rows are slower for it)" : ")"));
+        }
         sb.AppendLine($"- Capture: `{Path.GetFileName(capture)}` ({fileBytes / 1e6:N1} MB, classic pcap, Ethernet)" +
                       (generated is null ? "" : $", generated with seed {args.Seed}, {args.Concurrency:N0} concurrent connections" +
                       (generateSeconds > 0 ? $" in {generateSeconds:F1} s" : " (reused: same options, same bytes)") + $": {generated}"));
