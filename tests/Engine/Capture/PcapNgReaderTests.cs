@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using ConnTrack.Engine.Capture;
 using Xunit;
 using static ConnTrack.Engine.Tests.Capture.CaptureTestUtil;
@@ -141,6 +142,33 @@ public class PcapNgReaderTests
         Assert.Single(frames);
         Assert.Equal(CaptureProblem.Corrupt, error.Problem);
         Assert.Equal(bad, error.Offset);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EnhancedPacketBlockTooShortForItsFieldsIsCorrupt(bool bigEndian)
+    {
+        var b = new PcapNgBuilder().Section(bigEndian).Interface((ushort)LinkType.Ethernet, 65535)
+            .Enhanced(0, 1, Payload(10, 1));
+        long bad = b.Position;
+        // 28 bytes: type, length, 16 bytes of body (an EPB's fixed fields take 20), trailing length.
+        byte[] block = new byte[28];
+        Put(block, 0, 6, bigEndian);
+        Put(block, 4, 28, bigEndian);
+        Put(block, 24, 28, bigEndian);
+        b.Raw(block);
+        var (frames, error) = ReadUntilError(b.ToArray());
+        Assert.Single(frames);
+        Assert.Equal(CaptureProblem.Corrupt, error.Problem);
+        Assert.Equal(bad, error.Offset);
+        Assert.Contains("packet block too short", error.Message);
+
+        static void Put(byte[] into, int at, uint value, bool big)
+        {
+            if (big) BinaryPrimitives.WriteUInt32BigEndian(into.AsSpan(at), value);
+            else BinaryPrimitives.WriteUInt32LittleEndian(into.AsSpan(at), value);
+        }
     }
 
     [Fact]
