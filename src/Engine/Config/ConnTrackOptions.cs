@@ -49,7 +49,10 @@ public sealed class ConnTrackOptions
 
     /// <summary>
     /// Read capture files in place through a memory mapping where that is safe, instead of copying them through a
-    /// buffer: faster for a file in the page cache. Safe means under a read lease (Linux: a file nobody has open for
+    /// buffer. Whether that is faster depends on how the page cache holds the file: in large folios (read ahead from
+    /// disk, or written in large writes) the mapping saves the copy; a file just written in small writes (tcpdump -w
+    /// writes 4 KiB at a time) costs a page fault's work per page, and reads 5-10% slower mapped (bench/README.md,
+    /// 2026-12-03). Safe means under a read lease (Linux: a file nobody has open for
     /// writing, owned by the reader or read with CAP_LEASE), so another program that wants to write or truncate the
     /// file waits a moment for the mapping to be let go instead of the process dying of SIGBUS; elsewhere files are
     /// read through the buffer either way. False: always through the buffer.
