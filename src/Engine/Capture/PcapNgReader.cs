@@ -146,12 +146,20 @@ public sealed class PcapNgReader : FileCaptureReader
         ref readonly var iface = ref interfaces[interfaceId];
         long timestamp = iface.ToNanos(units);
         _lastTimestamp = timestamp;
+        frame = TakeFrame(block, 8 + fixedLength, iface, capLength, origLength, timestamp, offset);
+    }
+
+    /// <summary>The packet of a block whose fields are read and checked: the frame, the block consumed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private RawFrame TakeFrame(ReadOnlySpan<byte> block, int dataAt, in InterfaceInfo iface, uint capLength, uint origLength, long timestamp, long offset)
+    {
         if (!iface.Supported)
             ThrowUnsupportedLinkType(offset, (uint)iface.LinkType);
         int keep = (int)Math.Min(capLength, (uint)iface.EffectiveSnapLength);
         int original = origLength > int.MaxValue ? int.MaxValue : (int)origLength;
-        frame = new RawFrame(block.Slice(8 + fixedLength, keep), timestamp, original, iface.LinkType, offset);
-        input.Advance(length);
+        var frame = new RawFrame(block.Slice(dataAt, keep), timestamp, original, iface.LinkType, offset);
+        Input.Advance(block.Length);
+        return frame;
     }
 
     /// <summary>The 32-bit field at <paramref name="at"/> from <paramref name="start"/>, in the section's byte order (the caller checked the bounds).</summary>
@@ -209,13 +217,7 @@ public sealed class PcapNgReader : FileCaptureReader
             _lastTimestamp = timestamp;
         }
 
-        ref readonly var iface = ref _interfaces[interfaceId];
-        if (!iface.Supported)
-            ThrowUnsupportedLinkType(offset, (uint)iface.LinkType);
-        int keep = (int)Math.Min(capLength, (uint)iface.EffectiveSnapLength);
-        int original = origLength > int.MaxValue ? int.MaxValue : (int)origLength;
-        frame = new RawFrame(block.Slice(8 + dataStart, keep), timestamp, original, iface.LinkType, offset);
-        input.Advance(length);
+        frame = TakeFrame(block, 8 + dataStart, _interfaces[interfaceId], capLength, origLength, timestamp, offset);
         return true;
     }
 
