@@ -77,7 +77,7 @@ public static class ConnTrackConfigWriter
 
         w.Section("Engine.");
         w.Key("ignore_checksums", Bool(o.IgnoreChecksums), "Skip IP and transport checksum checks (Zeek: ignore_checksums); bad ones are otherwise dropped.");
-        w.Key("memory_map_files", Bool(o.MemoryMapFiles), "Read capture files in place (mapped) where a read lease makes it safe (Linux); false: copy (faster for fresh tcpdump -w files).");
+        w.Key("memory_map_files", Bool(o.MemoryMapFiles), "true: read capture files in place (mapped) where a read lease makes it safe (Linux); often slower than the copy.");
         w.Key("vlan_aware_conn_key", Bool(o.VlanAwareConnKey), "Key connections by 5-tuple plus VLAN ids (Zeek's vlan_fivetuple conn key).");
         w.Key("max_connections", o.MaxConnections.ToString(CultureInfo.InvariantCulture), "The most connections tracked at once; new ones past it are dropped and counted.");
         w.Key("uid_seed", "0x" + o.UidSeed.ToString("X", CultureInfo.InvariantCulture), "Seed of the connection uids; the same seed and input give the same uids.");

@@ -49,15 +49,17 @@ public sealed class ConnTrackOptions
 
     /// <summary>
     /// Read capture files in place through a memory mapping where that is safe, instead of copying them through a
-    /// buffer. Whether that is faster depends on how the page cache holds the file: in large folios (read ahead from
-    /// disk, or written in large writes) the mapping saves the copy; a file just written in small writes (tcpdump -w
-    /// writes 4 KiB at a time) costs a page fault's work per page, and reads 5-10% slower mapped (bench/README.md,
-    /// 2026-12-03). Safe means under a read lease (Linux: a file nobody has open for
-    /// writing, owned by the reader or read with CAP_LEASE), so another program that wants to write or truncate the
-    /// file waits a moment for the mapping to be let go instead of the process dying of SIGBUS; elsewhere files are
-    /// read through the buffer either way. False: always through the buffer.
+    /// buffer. Off by default: the copy into one reused buffer was never more than a few percent slower, and the
+    /// mapping can be much slower. Every page of the file becomes a new page of the process's address space, and
+    /// what a page costs depends on how the page cache holds the file (in large folios, read ahead from disk or
+    /// written in large writes; or in single pages, as a file written 4 KiB at a time by tcpdump -w) and on how the
+    /// virtual machine, if any, maps guest pages: 10% slower for a fresh tcpdump file on one VM, ~1.8x slower on one
+    /// that shadows the guest's page tables (bench/README.md, 2026-12-03). Safe means under a read lease (Linux: a
+    /// file nobody has open for writing, owned by the reader or read with CAP_LEASE), so another program that wants
+    /// to write or truncate the file waits a moment for the mapping to be let go instead of the process dying of
+    /// SIGBUS; elsewhere files are read through the buffer either way.
     /// </summary>
-    public bool MemoryMapFiles { get; set; } = true;
+    public bool MemoryMapFiles { get; set; }
 
     /// <summary>A BPF expression applied to every frame before decoding (compiled by libpcap); null: no filter.</summary>
     public string? CaptureFilter { get; set; }
