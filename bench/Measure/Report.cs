@@ -288,8 +288,8 @@ public sealed class Report(
             double whole = double.Parse(stages.Notes["full"], CultureInfo.InvariantCulture);
             foreach (var (key, label) in new[]
                      {
-                         ("readBuffered", "capture reader alone, file copied through a buffer (memory_map_files: false)"),
-                         ("read", "capture reader alone, file mapped in place under a read lease (the default)"),
+                         ("readBuffered", "capture reader alone, file copied through a buffer (the default)"),
+                         ("read", "capture reader alone, file mapped in place under a read lease (memory_map_files: true)"),
                          ("decodeNoChecksums", "reader + decoder, checksums not verified"),
                          ("decode", "reader + decoder (checksums verified, the default)"),
                          ("fullNoChecksums", "whole pipeline, IgnoreChecksums"),

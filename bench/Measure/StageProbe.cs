@@ -11,8 +11,8 @@ using ConnTrack.Engine.Tracking;
 namespace ConnTrack.Bench.Measure;
 
 /// <summary>
-/// Where the engine's time goes: the same file read by the capture reader alone (copied through a buffer, as with
-/// memory_map_files: false, then mapped in place under a read lease, the default), then reader + decoder
+/// Where the engine's time goes: the same file read by the capture reader alone (copied through a buffer, the
+/// default, then mapped in place under a read lease, as with memory_map_files: true), then reader + decoder
 /// (with and without checksum verification), then the whole pipeline; and apart, the tracker alone on packets
 /// decoded beforehand into memory (so the tracking's share is measured, not inferred from the difference).
 /// Each stage is the best of <c>reps</c> runs in this process (after one warm-up pass).
@@ -63,7 +63,7 @@ public static class StageProbe
         return best;
     }
 
-    /// <param name="map">True: mapped in place under a read lease (the default); false: copied through a buffer.</param>
+    /// <param name="map">True: mapped in place under a read lease (memory_map_files: true); false: copied through a buffer (the default).</param>
     private static long ReadOnly(string path, bool map)
     {
         using var reader = CaptureReader.Open(path, map);
