@@ -10,11 +10,12 @@ namespace ConnTrack.Engine.Capture;
 /// move or replace the bytes under them).
 /// </summary>
 /// <remarks>
-/// Two ways to get the bytes. A plain file that can be held under a read lease (Linux: see
-/// <see cref="LeasedFileMap"/>) is mapped into memory and read in place through a sliding window of
-/// <see cref="DefaultMapWindowSize"/> bytes: no copy from the page cache into a buffer, which for a file already in
-/// the cache is most of what reading costs. Everything else (gzip, pipes, streams, other systems, a file open for
-/// writing) is read in large chunks into one pooled buffer. When the mapping ends (its end is reached, or another
+/// Two ways to get the bytes. By default everything is read in large chunks into one pooled buffer, which stays
+/// put, so its pages stay mapped and warm. When asked (memory_map_files), a plain file that can be held under a read
+/// lease (Linux: see <see cref="LeasedFileMap"/>) is mapped into memory and read in place through a sliding window of
+/// <see cref="DefaultMapWindowSize"/> bytes: no copy from the page cache, but every page of the file is a new page of
+/// the process, which costs more than the copy wherever page mappings are dear (bench/README.md, 2026-12-03);
+/// gzip, pipes, streams, other systems and a file open for writing use the buffer either way. When the mapping ends (its end is reached, or another
 /// program wants to write or truncate the file and the lease is given back), reading goes on from the stream
 /// right after the last window, so a file that grew is read to its new end and a truncated one ends where it was
 /// cut, as with the buffer. Windows are unmapped one slide late, so a span a caller keeps a read too long sees
