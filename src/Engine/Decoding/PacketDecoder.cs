@@ -109,7 +109,12 @@ public sealed class PacketDecoder
         int hdrLen;
         byte nextProto;
         byte lastHeader;
-        IPAddr128 src, dst;
+        // The addresses go straight into the summary. A local copied there afterwards was read back with one 16-byte
+        // load over its two 8-byte stores, which the CPU cannot forward: the load waits for every older store to reach
+        // the cache, and in the parallel runner those are stores to the ring's cold lines (perf put a fifth of the
+        // reader thread's samples on that load; 2.6% after).
+        ref var src = ref summary.Src;
+        ref var dst = ref summary.Dst;
         int fragOffset = 0;
         bool moreFragments = false, dontFragment = false, hasFragHeader = false;
         uint fragId = 0;
@@ -210,8 +215,6 @@ public sealed class PacketDecoder
 
         if (nextProto == ProtoNoNext) return Drop("ipv6_no_next");
 
-        summary.Src = src;
-        summary.Dst = dst;
         summary.IsIPv6 = v6;
         summary.Protocol = nextProto;
         summary.IpLength = headerTotalLen;
