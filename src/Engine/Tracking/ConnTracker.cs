@@ -175,8 +175,8 @@ public sealed class ConnTracker
     /// <summary>
     /// <see cref="PrefetchConnection"/> for several packets at once: <c>packets[which[i]]</c> gets its hint in
     /// <c>hints[i]</c>. Three passes, so that the packets' cache misses overlap instead of following one another:
-    /// every key's table entry is requested, then every candidate connection's entry (found by hash alone), then
-    /// every candidate's cold part. A hint is a slot plus one whose key may still differ (two keys with one
+    /// every key's table entry is requested, then every candidate connection's entry (found by hash alone) and its
+    /// timer-wheel bucket number, then every candidate's cold part. A hint is a slot plus one whose key may still differ (two keys with one
     /// hash): <see cref="Process(in PacketSummary, int)"/> checks it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
@@ -197,7 +197,10 @@ public sealed class ConnTracker
             int slot = _table.CandidateSlot(ahead[i].Hash);
             hints[i] = slot + 1;
             if (slot >= 0)
+            {
                 PrefetchLines(ref _slab[slot]);
+                _timers.PrefetchBucketOf(slot);
+            }
         }
         for (int i = 0; i < n; i++)
         {
