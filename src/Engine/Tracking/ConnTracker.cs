@@ -111,10 +111,12 @@ public sealed class ConnTracker
 
     /// <summary>
     /// The table key of a packet, with its transport kind and the ports as the key uses them (ICMP: type and
-    /// counterpart type; other protocols: none).
+    /// counterpart type; other protocols: none). The key is written where the caller keeps it: returned by value,
+    /// it was built in a temporary and copied with one 32-byte load over the narrower stores that built it, a load the
+    /// CPU cannot forward, which waits for every older store and so kept the lookups' misses from overlapping.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
-    private FlowKey KeyOf(in PacketSummary p, out TransportProto kind, out ushort srcPort, out ushort dstPort)
+    private void KeyOf(in PacketSummary p, out FlowKey key, out TransportProto kind, out ushort srcPort, out ushort dstPort)
     {
         srcPort = p.SrcPort;
         dstPort = p.DstPort;
@@ -141,7 +143,7 @@ public sealed class ConnTracker
 
         bool vlanKey = Options.VlanAwareConnKey;
         // A VLAN-aware key tells "no tag" from "tag with id 0": ids are stored plus one.
-        return FlowKey.Create(p.Src, srcPort, p.Dst, dstPort, p.Protocol, canonical,
+        key = FlowKey.Create(p.Src, srcPort, p.Dst, dstPort, p.Protocol, canonical,
                               vlanKey && p.HasVlan ? (ushort)(p.Vlan + 1) : (ushort)0,
                               vlanKey && p.HasInnerVlan ? (ushort)(p.InnerVlan + 1) : (ushort)0);
     }
@@ -161,7 +163,7 @@ public sealed class ConnTracker
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     internal int PrefetchConnection(in PacketSummary p)
     {
-        var key = KeyOf(p, out _, out _, out _);
+        KeyOf(p, out var key, out _, out _, out _);
         int slot = _table.Find(key);
         if (slot < 0)
             return 0;
@@ -188,7 +190,7 @@ public sealed class ConnTracker
         for (int i = 0; i < n; i++)
         {
             ref var a = ref ahead[i];
-            a.Key = KeyOf(packets[which[i]], out a.Kind, out a.SrcPort, out a.DstPort);
+            KeyOf(packets[which[i]], out a.Key, out a.Kind, out a.SrcPort, out a.DstPort);
             a.Hash = a.Key.GetHashCode();
             _table.PrefetchHome(a.Hash);
         }
@@ -275,7 +277,7 @@ public sealed class ConnTracker
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first packet (a single pass never waits for tiering)
     internal void Process(in PacketSummary p, int hint)
     {
-        var key = KeyOf(p, out var kind, out ushort srcPort, out ushort dstPort);
+        KeyOf(p, out var key, out var kind, out ushort srcPort, out ushort dstPort);
         Track(p, hint, key, key.GetHashCode(), kind, srcPort, dstPort);
     }
 
