@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Runtime.Intrinsics.X86;
 using ConnTrack.Engine.Config;
+using ConnTrack.Engine.Decoding;
 using ConnTrack.Engine.Records;
 using ConnTrack.Engine.Tracking;
 
@@ -113,6 +115,34 @@ internal sealed class ShardWorker : IConnSink
     private readonly int[] _own = new int[Window];   // the window's entries of this shard
     private readonly int[] _hints = new int[Window]; // PrefetchConnections' hints for them (0: none)
 
+    /// <summary>
+    /// Asks for the next window's summaries of this shard, and the window after's times and shards: the reader wrote
+    /// them on the other core, so each is a miss, and looked up one by one they would not overlap (perf, 3 warm passes on
+    /// two shards: the first reads of a summary, in <c>KeyOf</c>, 4.2% of the workers' samples before, 2.2% after, this
+    /// 1.5%; 10 alternating passes, faster in 8 and 7).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchAhead(PacketSummary[] packets, long[] times, byte[] shards, int from, int n, byte me)
+    {
+        if (!Sse.IsSupported) return;
+        int to = Math.Min(n, from + Window);
+        for (int j = from; j < to; j++)
+        {
+            if (shards[j] != me) continue;
+            byte* at = (byte*)Unsafe.AsPointer(ref packets[j]);
+            Sse.Prefetch0(at);
+            Sse.Prefetch0(at + Unsafe.SizeOf<PacketSummary>() - 1);
+        }
+        int next = from + Window;
+        if (next < n)
+        {
+            int last = Math.Min(n, next + Window) - 1;
+            for (int j = next; j <= last; j += 8)
+                Sse.Prefetch0(Unsafe.AsPointer(ref times[j]));
+            Sse.Prefetch0(Unsafe.AsPointer(ref shards[next]));
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot path: optimised from the first batch (a single pass never waits for tiering)
     private void Track(PacketBatch batch)
     {
@@ -128,6 +158,7 @@ internal sealed class ShardWorker : IConnSink
         for (int start = 0; start < n; start += Window)
         {
             int end = Math.Min(n, start + Window);
+            PrefetchAhead(packets, times, shards, end, n, me);
             // Look this window's own packets up first so their cache misses overlap (a hint only saves a
             // lookup: Process checks it is still the table's connection for the packet's key).
             int owned = 0;
