@@ -34,7 +34,13 @@ public interface ITraceRunner : IDisposable
     /// <summary>Moves the clock on without a packet.</summary>
     void AdvanceTime(long now);
 
-    /// <summary>Takes one finished record, if there is one.</summary>
+    /// <summary>
+    /// Tracks everything fed so far and returns the records finished and not yet taken (the sharded runner waits for
+    /// the batches in flight; the one-thread runner has none).
+    /// </summary>
+    IEnumerable<ConnRecord> TakeFinished();
+
+    /// <summary>Takes one finished record, if there is one (without waiting for packets still being tracked).</summary>
     bool TryTakeFinished([NotNullWhen(true)] out ConnRecord? record);
 
     /// <summary>Ends the trace: every open connection is flushed (lazily, when enumerated).</summary>

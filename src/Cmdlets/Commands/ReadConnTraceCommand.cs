@@ -25,7 +25,9 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
     private ITraceRunner? _runner;
     private CaptureReader? _current;
     private readonly Stopwatch _clock = new();
-    private long _nextProgressMs; // first report at the first 1024-packet mark, then every 250 ms
+    private long _nextProgressMs; // first report with the first records (or after 250 ms without), then every 250 ms
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
+    private readonly CancellationTokenSource _stop = new();
     private bool _progressShown;
 
     /// <summary>
@@ -103,9 +105,9 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
             WriteProgress(new ProgressRecord(0, ProgressActivity, "Done") { RecordType = ProgressRecordType.Completed });
     }
 
-    // Ctrl+C: the read loop checks Stopping every 1024 packets, and a stopped WriteObject throws, so the file is
-    // closed on the pipeline thread by the loop's finally (never from this thread, which may race a read).
-    protected override void StopProcessing() { }
+    // Ctrl+C: wakes the pipeline thread if it waits for records; it sees Stopping (and a stopped WriteObject
+    // throws), stops and joins the read, and closes the file in the loop's finally (never from this thread).
+    protected override void StopProcessing() => _stop.Cancel();
 
     /// <summary>Closes a file left open when the pipeline ended abnormally.</summary>
     public void Dispose()
@@ -114,6 +116,7 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
         _current = null;
         current?.Dispose();
         _runner?.Dispose();
+        _stop.Dispose();
         _runner = null;
     }
 
@@ -142,8 +145,9 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
     }
 
     /// <summary>
-    /// Reads one file into the runner batch by batch (as <see cref="ConnTraceRunner.ReadFile"/> does, but here so
-    /// that Ctrl+C and progress need no finished connection); a bad file is one error and the trace goes on.
+    /// Reads one file into the runner on a thread of the engine's (<see cref="BackgroundFileRead"/>) while this,
+    /// the pipeline's thread, writes the records out: binding each object to the next command is PowerShell's work
+    /// per record, and so it runs on another core beside the tracking. A bad file is one error and the trace goes on.
     /// </summary>
     private void ReadOne(ITraceRunner runner, string path)
     {
@@ -161,37 +165,36 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
         _current = reader;
         try
         {
-            long batches = 0;
-            bool more = true;
-            while (more)
+            using var read = new BackgroundFileRead(runner, reader);
+            while (true)
             {
-                try
+                // Woken at least every 250 ms: for progress, and for Ctrl+C while no connection ends.
+                if (Stopping) return;
+                if (!read.TryTake(ProgressInterval, _stop.Token, out var chunk))
                 {
-                    more = runner.ProcessNextBatch(reader);
-                }
-                catch (Exception e) when (EngineBridge.IsFilterError(e))
-                {
-                    ThrowTerminatingError(FilterError(e));
-                }
-                catch (Exception e) when (MapReadError(e, path) is { } error)
-                {
-                    // The packets before the damage are tracked; their finished records still go out.
-                    while (runner.TryTakeFinished(out var record))
-                        WriteObject(ConnInfo.FromRecord(record));
-                    WriteError(error);
-                    break;
-                }
-                while (runner.TryTakeFinished(out var record))
-                    WriteObject(ConnInfo.FromRecord(record));
-                if ((++batches & 0x3F) == 0)
-                {
-                    if (Stopping) return;
                     Progress(reader, runner, path);
+                    continue;
                 }
+                if (chunk is null) break;
+                foreach (var record in chunk)
+                    WriteObject(ConnInfo.FromRecord(record));
+                Progress(reader, runner, path);
+            }
+            Progress(reader, runner, path);
+            if (read.Error is { } failure)
+            {
+                if (EngineBridge.IsFilterError(failure.SourceException))
+                    ThrowTerminatingError(FilterError(failure.SourceException));
+                // The packets before the damage are tracked, and their finished records are out.
+                if (MapReadError(failure.SourceException, path) is { } error)
+                    WriteError(error);
+                else
+                    failure.Throw();
             }
         }
         finally
         {
+            // The read's thread is joined (by the using) before the file is closed.
             _current = null;
             reader.Dispose();
         }
@@ -210,7 +213,7 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
     {
         var elapsed = _clock.ElapsedMilliseconds;
         if (elapsed < _nextProgressMs) return;
-        _nextProgressMs = elapsed + 250;
+        _nextProgressMs = elapsed + (long)ProgressInterval.TotalMilliseconds;
         _progressShown = true;
         long bytes = reader.BytesRead;
         long? length = reader.FileLength;

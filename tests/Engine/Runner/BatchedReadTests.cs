@@ -41,9 +41,12 @@ public sealed class BatchedReadTests : IDisposable
     private enum TcpFlags : ushort { Fin = 1, Syn = 2, Rst = 4, Psh = 8, Ack = 16 }
 
     /// <summary>Interleaved TCP connections of several shapes, some ending (close delay, attempt timer) mid-file.</summary>
-    private string WriteCapture()
+    private string WriteCapture() => WriteCapture(_dir);
+
+    /// <summary>The capture of <see cref="WriteCapture()"/> in <paramref name="dir"/>: 300 connections, most ending mid-file.</summary>
+    internal static string WriteCapture(string dir)
     {
-        var path = Path.Combine(_dir, "mix.pcap");
+        var path = Path.Combine(dir, "mix.pcap");
         var rng = new Random(3);
         var packets = new List<(long t, byte[] frame)>();
         for (int i = 0; i < 300; i++)
@@ -73,7 +76,7 @@ public sealed class BatchedReadTests : IDisposable
         return path;
     }
 
-    private static string Row(ConnRecord r) =>
+    internal static string Row(ConnRecord r) =>
         $"{r.Uid} {r.Ts} {r.OrigH}:{r.OrigP} {r.RespH}:{r.RespP} {r.Proto} {r.Duration} {r.OrigBytes} {r.RespBytes} " +
         $"{r.ConnState} {r.History} {r.MissedBytes} {r.OrigPkts} {r.OrigIpBytes} {r.RespPkts} {r.RespIpBytes}";
 

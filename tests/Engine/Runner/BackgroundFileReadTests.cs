@@ -1,0 +1,139 @@
+using ConnTrack.Engine.Capture;
+using ConnTrack.Engine.Config;
+using ConnTrack.Engine.Parallel;
+using ConnTrack.Engine.Records;
+using Xunit;
+
+namespace ConnTrack.Engine.Tests.Runner;
+
+/// <summary>
+/// A file read on the engine's own thread must hand over exactly what ReadFile yields, in its order, then why it
+/// ended; stopped early, it must let go of the runner and the file without waiting for a consumer.
+/// </summary>
+public sealed class BackgroundFileReadTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("conntrack-bgread-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static ITraceRunner NewRunner(int shards) =>
+        shards == 0 ? new ConnTraceRunner(new ConnTrackOptions()) : new ParallelTraceRunner(new ConnTrackOptions(), shards);
+
+    /// <summary>Every chunk until the end (a generous wait: a chunk comes within milliseconds), then the read's error.</summary>
+    private static (List<string> Rows, int Chunks, Exception? Error) TakeAll(BackgroundFileRead read)
+    {
+        var rows = new List<string>();
+        int chunks = 0;
+        while (true)
+        {
+            Assert.True(read.TryTake(TimeSpan.FromSeconds(30), CancellationToken.None, out var chunk), "no chunk within 30 s");
+            if (chunk is null) break;
+            Assert.NotEmpty(chunk);
+            chunks++;
+            rows.AddRange(chunk.Select(BatchedReadTests.Row));
+        }
+        return (rows, chunks, read.Error?.SourceException);
+    }
+
+    [Theory]
+    [InlineData(0, 256)]
+    [InlineData(0, 7)]
+    [InlineData(2, 7)]
+    public void HandsOverTheRecordsOfReadFileInTheirOrder(int shards, int chunkSize)
+    {
+        var path = BatchedReadTests.WriteCapture(_dir);
+        using var expectedRunner = NewRunner(shards);
+        var expected = expectedRunner.ReadFile(path).Select(BatchedReadTests.Row).ToList();
+        var expectedEnd = expectedRunner.Finish().Select(BatchedReadTests.Row).ToList();
+
+        using var runner = NewRunner(shards);
+        List<string> rows;
+        int chunks;
+        Exception? error;
+        using (var reader = CaptureReader.Open(path))
+        using (var read = new BackgroundFileRead(runner, reader, chunkSize, 2))
+            (rows, chunks, error) = TakeAll(read);
+
+        Assert.Null(error);
+        Assert.True(expected.Count > 100, $"only {expected.Count} records before the end of the file");
+        Assert.Equal(expected, rows);
+        Assert.True(chunks >= expected.Count / chunkSize, $"{chunks} chunks for {rows.Count} records of {chunkSize}");
+        Assert.Equal(expectedRunner.PacketsRead, runner.PacketsRead);
+        Assert.Equal(expectedEnd, runner.Finish().Select(BatchedReadTests.Row).ToList());
+    }
+
+    [Fact]
+    public void DamagedFileHandsOverTheRecordsBeforeTheDamageThenItsError()
+    {
+        var path = BatchedReadTests.WriteCapture(_dir);
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length * 2 / 3)]);   // cut inside a packet record
+
+        using var expectedRunner = NewRunner(0);
+        var beforeThrow = new List<string>();
+        Assert.Throws<CaptureFormatException>(() => { foreach (var r in expectedRunner.ReadFile(path)) beforeThrow.Add(BatchedReadTests.Row(r)); });
+
+        using var runner = NewRunner(0);
+        List<string> rows;
+        Exception? error;
+        using (var reader = CaptureReader.Open(path))
+        using (var read = new BackgroundFileRead(runner, reader))
+            (rows, _, error) = TakeAll(read);
+
+        var format = Assert.IsType<CaptureFormatException>(error);
+        Assert.Equal(CaptureProblem.Truncated, format.Problem);
+        Assert.NotEmpty(rows);
+        Assert.Equal(beforeThrow, rows);
+        // Nothing tracked is lost: the connections still open come out at the end, as after ReadFile.
+        Assert.Equal(expectedRunner.Finish().Select(BatchedReadTests.Row), runner.Finish().Select(BatchedReadTests.Row));
+    }
+
+    [Fact]
+    public void DisposedWhileNobodyTakesItStopsTheReadAndFreesTheRunner()
+    {
+        var path = BatchedReadTests.WriteCapture(_dir);
+        using var whole = NewRunner(0);
+        int total = whole.ReadFile(path).Count() + whole.Finish().Count();
+
+        using var runner = NewRunner(0);
+        using var reader = CaptureReader.Open(path);
+        var read = new BackgroundFileRead(runner, reader, chunkSize: 1, maxChunksWaiting: 1);
+        // Two records fill the hand-over (one waiting, one held): the read then waits for a taker that never comes.
+        Assert.True(read.TryTake(TimeSpan.FromSeconds(30), CancellationToken.None, out var first) && first is { Count: 1 });
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        long seen;
+        do
+        {
+            seen = runner.PacketsRead;
+            Thread.Sleep(50);
+        } while (runner.PacketsRead != seen && DateTime.UtcNow < deadline);
+        read.Dispose();
+
+        long stoppedAt = runner.PacketsRead;
+        Assert.True(stoppedAt < whole.PacketsRead, $"read {stoppedAt} of {whole.PacketsRead} packets though nobody took the records");
+        Assert.Equal(stoppedAt, runner.PacketsRead);
+        // The runner is the caller's again: the rest of the file and the end of the trace give every connection once.
+        bool more;
+        do more = runner.ProcessNextBatch(reader); while (more);
+        int after = 0;
+        while (runner.TryTakeFinished(out _)) after++;
+        after += runner.Finish().Count();
+        Assert.Equal(whole.PacketsRead, runner.PacketsRead);
+        // Taken: 1; dropped with the hand-over when disposed: the ones waiting and held (at most 2).
+        Assert.InRange(total - 1 - after, 0, 2);
+    }
+
+    [Fact]
+    public void TakingStopsWaitingWhenCancelled()
+    {
+        var path = BatchedReadTests.WriteCapture(_dir);
+        using var runner = NewRunner(0);
+        using var reader = CaptureReader.Open(path);
+        using var read = new BackgroundFileRead(runner, reader);
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        var started = DateTime.UtcNow;
+        Assert.False(read.TryTake(TimeSpan.FromSeconds(30), cancel.Token, out var chunk));
+        Assert.Null(chunk);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(10));
+    }
+}
