@@ -21,8 +21,8 @@ public sealed class BackgroundFileRead : IDisposable
     public const int ChunkSize = 256;
     /// <summary>Chunks waiting at most; then the read waits for the caller (so a slow consumer bounds the memory held).</summary>
     public const int MaxChunksWaiting = 64;
-    /// <summary>Calls of <see cref="ITraceRunner.ProcessNextBatch"/> after which a part-filled chunk is handed over anyway.</summary>
-    private const int BatchesPerFlush = 64;
+    /// <summary>Packets read after which a part-filled chunk is handed over anyway (a stretch where few connections end).</summary>
+    private const long PacketsPerFlush = 1 << 16;
 
     private readonly ITraceRunner _runner;
     private readonly CaptureReader _reader;
@@ -101,15 +101,19 @@ public sealed class BackgroundFileRead : IDisposable
         {
             try
             {
-                long batches = 0;
+                long flushAt = _runner.PacketsRead + PacketsPerFlush;
                 bool more = true;
                 while (more && !token.IsCancellationRequested)
                 {
                     more = _runner.ProcessNextBatch(_reader);
                     while (_runner.TryTakeFinished(out var record))
                         Add(record, token);
-                    if ((++batches % BatchesPerFlush) == 0 && _chunk.Count > 0)
-                        Flush(token);
+                    if (_runner.PacketsRead >= flushAt)
+                    {
+                        if (_chunk.Count > 0)
+                            Flush(token);
+                        flushAt = _runner.PacketsRead + PacketsPerFlush;
+                    }
                 }
                 if (!more)
                 {
