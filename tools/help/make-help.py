@@ -20,7 +20,7 @@ def p(name, typ, desc, required=False, position="named", pipeline="False", wildc
                 wildcards=wildcards, aliases=aliases or [], default=default, sets=sets)
 
 COMMON_READ = [
-    p("ThreadCount", "Int32", "Threads that track connections. 1 tracks on one thread; more shards the flows by a symmetric hash over one connection table per thread, giving the same records (uids differ from a one-thread run, and records come out in a different order). 0, the default, uses every core for a first capture of 128 MiB or more and one thread otherwise.", default="0"),
+    p("ThreadCount", "Int32", "Threads that track connections. 1 tracks on one thread; more shards the flows by a symmetric hash over one connection table per thread, giving the same records (uids differ from a one-thread run, and records come out in a different order). 0, the default, uses every core for a first capture of 128 MiB or more and one thread otherwise. Whatever the count, each file is read and tracked on threads of the engine's own while the pipeline's thread writes the records out, so the commands downstream do their work beside the tracking.", default="0"),
     p("PerFile", "SwitchParameter", "Tracks each file alone: a new tracker per file, and every connection still open at the end of a file is emitted then. Without it several files form one trace, as rotated captures of one sensor do when Zeek reads them in sequence: a connection spanning two files is one record."),
     p("ConfigPath", "String", CONFIG_DESC),
     p("Config", "ConnTrackOptions", CONFIG_OBJ),

@@ -33,7 +33,8 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
     /// <summary>
     /// Threads that track connections: 1 for one thread; more shards flows by a symmetric hash, one table per
     /// thread (the same records; uids differ from a one-thread run). 0 (default): every core for captures of
-    /// 128 MiB or more, one thread for smaller ones.
+    /// 128 MiB or more, one thread for smaller ones. Whatever the count, the file is read on a thread of the
+    /// engine's (<see cref="BackgroundFileRead"/>), not on the pipeline's.
     /// </summary>
     [Parameter]
     [ValidateRange(0, 255)]
