@@ -19,15 +19,12 @@ internal sealed class ConnCold
 
     public ConnRare RarePart => Rare ??= new ConnRare();
 
-    /// <summary>
-    /// Back to the values of a connection that has no cold part (for the slot's next connection). A rare part
-    /// stays too, reset: every reader takes its zero values as it takes no rare part.
-    /// </summary>
+    /// <summary>Back to the values of a connection that has no cold part (for the slot's next connection).</summary>
     public void Reset()
     {
         First = new();
         Second = new();
-        Rare?.Reset();
+        Rare = null;
     }
 }
 
@@ -56,18 +53,4 @@ internal sealed class ConnRare
 
     /// <summary>The inactivity timeout when the tracker knows too many distinct ones (<see cref="Connection.TimeoutInRare"/>).</summary>
     public long InactivityTimeout;
-
-    /// <summary>Every field back to its value in a new rare part (a test compares them field by field).</summary>
-    public void Reset()
-    {
-        First = default;
-        Second = default;
-        MissedBytes = 0;
-        HistoryMore = null;
-        HistoryMoreLength = 0;
-        TimersMore = null;
-        OrigPktsHi = RespPktsHi = OrigIpBytesHi = RespIpBytesHi = 0;
-        Link = default;
-        InactivityTimeout = 0;
-    }
 }
