@@ -6,9 +6,7 @@ namespace ConnTrack.Engine.Tracking;
 /// <summary>
 /// The part of a connection that only data and FINs need, created on first use and dropped with the connection:
 /// the TCP endpoints' reassembly bookkeeping and FIN sequences (a 120-byte object). A SYN-only or handshake-only
-/// connection never makes one. A freed slot keeps its connection's cold part, reset, for the next connection in the
-/// slot (<see cref="ConnectionSlab.Free"/>), so the traffic's data-carrying connections do not allocate one each.
-/// The rarer values are one step further, in <see cref="Rare"/>.
+/// connection never has one. The rarer values are one step further, in <see cref="Rare"/>.
 /// </summary>
 internal sealed class ConnCold
 {
@@ -18,14 +16,6 @@ internal sealed class ConnCold
     public ConnRare? Rare;
 
     public ConnRare RarePart => Rare ??= new ConnRare();
-
-    /// <summary>Back to the values of a connection that has no cold part (for the slot's next connection).</summary>
-    public void Reset()
-    {
-        First = new();
-        Second = new();
-        Rare = null;
-    }
 }
 
 /// <summary>
