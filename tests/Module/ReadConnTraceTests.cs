@@ -248,8 +248,8 @@ public sealed class ReadConnTraceProgressTests : IDisposable
     private readonly ModuleSession _s = new();
     public void Dispose() => _s.Dispose();
 
-    /// <summary>A classic pcap of <paramref name="count"/> UDP packets 10.0.0.1:1000+i%50 -> 10.0.0.2:53, 1 ms apart.</summary>
-    private static byte[] UdpCapture(int count)
+    /// <summary>A classic pcap of <paramref name="count"/> UDP packets 10.0.0.1:1000+i%<paramref name="flows"/> -> 10.0.0.2:53, <paramref name="spacingUs"/> µs apart.</summary>
+    private static byte[] UdpCapture(int count, int flows = 50, long spacingUs = 1000)
     {
         using var ms = new MemoryStream();
         using var w = new BinaryWriter(ms);
@@ -266,9 +266,10 @@ public sealed class ReadConnTraceProgressTests : IDisposable
             while (acc > 0xFFFF) acc = (acc & 0xFFFF) + (acc >> 16);
             sum = (ushort)~acc; ip[10] = (byte)(sum >> 8); ip[11] = (byte)sum;
             var udp = ip.Slice(20);
-            int sport = 1000 + i % 50;
+            int sport = 1000 + i % flows;
             udp[0] = (byte)(sport >> 8); udp[1] = (byte)sport; udp[3] = 53; udp[5] = 12; // checksum 0: none
-            w.Write(1_700_000_000u + (uint)(i / 1000)); w.Write((uint)(i % 1000 * 1000)); w.Write((uint)frame.Length); w.Write((uint)frame.Length);
+            long us = i * spacingUs;
+            w.Write(1_700_000_000u + (uint)(us / 1_000_000)); w.Write((uint)(us % 1_000_000)); w.Write((uint)frame.Length); w.Write((uint)frame.Length);
             w.Write(frame);
         }
         w.Flush();
@@ -287,6 +288,25 @@ public sealed class ReadConnTraceProgressTests : IDisposable
         var progress = ps.Streams.Progress.ToList();
         Assert.Contains(progress, p => p.Activity == "Read-ConnTrace" && p.StatusDescription.Contains("packets") && p.StatusDescription.Contains("bytes"));
         Assert.Equal(ProgressRecordType.Completed, progress[^1].RecordType);
+    }
+
+    /// <summary>
+    /// Records that end mid-file come over from the engine's read thread in chunks; those still open come at the end.
+    /// 300 one-packet UDP flows 1 s apart: the first 240 end mid-file (60 s without a packet), the last 60 at the end.
+    /// Every one must come out once, in start order, on one thread or sharded.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void RecordsEndingMidFileAndAtTheEndAllComeOutOnceInOrder(int threads)
+    {
+        File.WriteAllBytes(Path.Combine(_s.TempDir, "spread.pcap"), UdpCapture(300, flows: 300, spacingUs: 1_000_000));
+        var output = _s.Run($"Read-ConnTrace ./spread.pcap -ThreadCount {threads}");
+        Assert.Equal(300, output.Count);
+        var ports = output.Select(r => (int)r.Properties["orig_p"].Value).ToList();
+        Assert.Equal(Enumerable.Range(1000, 300), ports);
+        Assert.All(output, r => Assert.Equal(1L, r.Properties["orig_pkts"].Value));
+        Assert.Equal(300, output.Select(r => (string)r.Properties["uid"].Value).Distinct().Count());
     }
 }
 
