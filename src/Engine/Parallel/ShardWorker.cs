@@ -89,7 +89,7 @@ internal sealed class ShardWorker : IConnSink
         {
             _ready.Wait();
             if (_stop) return;
-            var batch = ring[_consumed % ring.Length];
+            var batch = ring[_consumed % ring.Length]!; // published, so made
             _consumed++;
             if (!_failed)
             {

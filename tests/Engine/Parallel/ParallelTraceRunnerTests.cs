@@ -149,7 +149,9 @@ public sealed class ParallelTraceRunnerTests : IDisposable
     public void RecordsComeOutWhileReading_NotOnlyAtTheEnd()
     {
         string path = WriteTemp("gen.pcap", Generated.Value);
-        using var runner = new ParallelTraceRunner(new ConnTrackOptions(), shards: 2, batchSize: 256);
+        // A ring shorter than the file (8 x 256 of its ~18k packets): the reader cannot run ahead of the workers
+        // to the end, so records must come out as batches are done (the default ring holds more than this file).
+        using var runner = new ParallelTraceRunner(new ConnTrackOptions(), shards: 2, batchSize: 256, ringSize: 8);
         long packetsAtFirstRecord = -1;
         int during = 0;
         foreach (var _ in runner.ReadFile(path))
@@ -400,7 +402,7 @@ public sealed class ParallelTraceRunnerTests : IDisposable
         string path = WriteTemp("gen.pcap", Generated.Value);
         var options = new ConnTrackOptions();
         var single = RunnerComparison.RunSingle(options, [path]);
-        using var runner = new ParallelTraceRunner(options, shards: 2, batchSize: 128);
+        using var runner = new ParallelTraceRunner(options, shards: 2, batchSize: 128, ringSize: 16); // shorter than the file
         var records = new List<ConnRecord>();
         int takenWhileReading = 0;
         using (var reader = CaptureReader.Open(path))
