@@ -3,6 +3,7 @@ using System.Globalization;
 using ConnTrack.Bench;
 using ConnTrack.Bench.Generator;
 using ConnTrack.Bench.Measure;
+using ConnTrack.Engine;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -310,10 +311,10 @@ namespace ConnTrack.Bench
 
             int shards = Environment.ProcessorCount;
             var module = FindModule(repo, a);
-            // -ThreadCount 1 against the one-thread engine (the 1.3x target); the default (-ThreadCount 0 picks
-            // every core for a capture of 128 MiB or more, the cmdlet's ParallelThreshold) against the parallel engine.
+            // -ThreadCount 1 against the one-thread engine (the 1.3x target); the default (-ThreadCount 0: the engine's
+            // TraceThreads.For) against the parallel engine when it shards, else against the one-thread engine.
             const string cmdletOne = "Read-ConnTrace -ThreadCount 1";
-            int autoThreads = Environment.ProcessorCount >= 2 && fileBytes >= 128L * 1024 * 1024 ? Environment.ProcessorCount : 1;
+            int autoThreads = TraceThreads.For(fileBytes, Environment.ProcessorCount);
             string cmdletAutoName = $"Read-ConnTrace, default -ThreadCount 0 (picks {autoThreads} thread{(autoThreads == 1 ? "" : "s")})";
             Console.WriteLine($"tcpdump, engine (ConnTraceRunner), engine parallel ({shards} shards), Read-ConnTrace (in-process PowerShell, module {module ?? "not built"}): {a.Reps} rounds");
             var rows = BestInterleaved(a.Reps, out var rounds,

@@ -32,20 +32,13 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
 
     /// <summary>
     /// Threads that track connections: 1 for one thread; more shards flows by a symmetric hash, one table per
-    /// thread (the same records; uids differ from a one-thread run). 0 (default): every core for captures of
-    /// 128 MiB or more, one thread for smaller ones. Whatever the count, the file is read on a thread of the
-    /// engine's (<see cref="BackgroundFileRead"/>), not on the pipeline's.
+    /// thread (the same records; uids differ from a one-thread run). 0 (default): <see cref="TraceThreads.For"/>,
+    /// every core for captures of 128 MiB or more on 3 cores or more, else one thread. Whatever the count, the file
+    /// is read on a thread of the engine's (<see cref="BackgroundFileRead"/>), not on the pipeline's.
     /// </summary>
     [Parameter]
     [ValidateRange(0, 255)]
     public int ThreadCount { get; set; }
-
-    /// <summary>
-    /// The first file's size from which the automatic choice uses every core. Measured on 2 cores (bench captures,
-    /// fresh processes, 5 runs each): at 69 MB sharding did not pay (median 0.16 s against 0.15 s on one thread),
-    /// at 138 MB it gained ~4%, at 360 MB ~15–20%.
-    /// </summary>
-    public const long ParallelThreshold = 128L * 1024 * 1024;
 
     /// <summary>Track each file alone instead of as one trace.</summary>
     [Parameter]
@@ -122,17 +115,13 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
     }
 
     /// <summary>
-    /// One thread, or flows sharded over several when it pays: -ThreadCount, else every core for a first file of
-    /// <see cref="ParallelThreshold"/> bytes or more on a machine with two or more cores.
+    /// One thread, or flows sharded over several when it pays: -ThreadCount, else <see cref="TraceThreads.For"/>.
     /// </summary>
     private ITraceRunner NewRunner(string firstFile)
     {
         int threads = ThreadCount;
         if (threads == 0)
-        {
-            long size = new FileInfo(firstFile).Length;
-            threads = Environment.ProcessorCount >= 2 && size >= ParallelThreshold ? Environment.ProcessorCount : 1;
-        }
+            threads = TraceThreads.For(new FileInfo(firstFile).Length, Environment.ProcessorCount);
         WriteVerbose(threads > 1 ? $"Tracking on {threads} threads (flows sharded by a symmetric hash)" : "Tracking on one thread");
         try
         {
