@@ -111,8 +111,8 @@ public sealed class PacketDecoder
         byte lastHeader;
         // The addresses go straight into the summary. A local copied there afterwards was read back with one 16-byte
         // load over its two 8-byte stores, which the CPU cannot forward: the load waits for every older store to reach
-        // the cache, and in the parallel runner those are stores to the ring's cold lines (perf put a fifth of the
-        // reader thread's samples on that load; 2.6% after).
+        // the cache, and in the parallel runner, which then decoded into its ring, those were stores to the ring's cold
+        // lines (perf put a fifth of the reader thread's samples on that load; 2.6% after).
         ref var src = ref summary.Src;
         ref var dst = ref summary.Dst;
         int fragOffset = 0;

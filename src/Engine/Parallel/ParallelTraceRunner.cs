@@ -40,7 +40,8 @@ public sealed class ParallelTraceRunner : ITraceRunner
     /// a deep ring lets the three threads run in bursts without waiting on each other, and the deeper it is, the
     /// longer ago the workers read a slot the reader fills again, and the less the reader's writes wait for those
     /// cache lines to come back from the other core. 128 against 32: 1.67 against 1.81 s, faster in 6 rounds of 6
-    /// (bench/README.md, 2026-12-04). 128 x 1024 packets is about 16 MB of pooled summaries, made as first used.
+    /// (bench/README.md, 2026-12-04). 128 x 1024 packets is about 20 MB of pooled summaries (each shard's apart, with
+    /// some room for unevenness), made as first used.
     /// </summary>
     public const int DefaultRingSize = 128;
 
@@ -400,15 +401,12 @@ public sealed class ParallelTraceRunner : ITraceRunner
         PacketsRead++;
         if (_filter is not null && !_filter.Matches(frame))
             return false;
-        var b = _filling;
-        int n = b.Count;
-        ref var summary = ref b.Packets[n];
-        if (_decoder.Decode(frame, out summary) != DecodeStatus.Ok)
+        // Decoded on the stack, then copied to its shard's summaries (the shard is known only once it is decoded).
+        if (_decoder.Decode(frame, out var summary) != DecodeStatus.Ok)
             return false;
-        b.Times[n] = summary.Timestamp;
-        b.Shards[n] = (byte)ShardHash.ShardOf(summary, _workers.Length);
-        b.Count = n + 1;
-        return n + 1 == b.Capacity;
+        var b = _filling;
+        b.Add(ShardHash.ShardOf(summary, _workers.Length), summary);
+        return b.IsFull;
     }
 
     /// <summary>Hands the filling batch to every worker and moves on to the next free slot.</summary>
@@ -445,7 +443,7 @@ public sealed class ParallelTraceRunner : ITraceRunner
             _batchDone.Wait(); // batches complete in ring order: this one's signal
             ThrowIfWorkerFailed();
             Merge(b);
-            b.Count = 0;
+            b.Clear();
             _collected++;
             wait = false;
         }

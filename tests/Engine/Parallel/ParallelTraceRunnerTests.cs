@@ -365,6 +365,35 @@ public sealed class ParallelTraceRunnerTests : IDisposable
         PacketBuilder.Ethernet(0x0800, PacketBuilder.IPv4(src, dst, 17, PacketBuilder.Udp(src, dst, sp, dp, PacketBuilder.Bytes(20))));
 
     [Fact]
+    public void BatchesOfOneShardOnly_GrowThatShardsSummaries_AndGiveTheSingleThreadRecords()
+    {
+        // One busy UDP flow: every packet of a 1024-packet batch is one shard's, more than the room a batch keeps
+        // per shard (a share and a quarter), so that shard's summaries grow; a second flow goes to the other shard.
+        const int shards = 2;
+        var busy = new PacketSummary { Src = IPAddr128.Parse("10.0.0.1"), Dst = IPAddr128.Parse("10.0.0.2"), SrcPort = 1111, DstPort = 9999, Protocol = 17 };
+        var other = new PacketSummary { Src = IPAddr128.Parse("10.0.0.3"), Dst = IPAddr128.Parse("10.0.0.4"), DstPort = 9999, Protocol = 17 };
+        for (other.SrcPort = 2000; ShardHash.ShardOf(other, shards) == ShardHash.ShardOf(busy, shards); other.SrcPort++) { }
+        const long t0 = 1_700_000_000_000_000_000L, ms = 1_000_000L;
+        var stream = new MemoryStream();
+        using (var w = new PcapWriter(stream, LinkType.Ethernet, leaveOpen: true))
+        {
+            for (int i = 0; i < 3000; i++)
+            {
+                w.WritePacket(UdpFrame("10.0.0.1", "10.0.0.2", 1111, 9999), t0 + i * ms);
+                if (i % 1000 == 0)
+                    w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", other.SrcPort, 9999), t0 + i * ms + 1);
+            }
+        }
+        string path = WriteTemp("skewed.pcap", stream.ToArray());
+        var options = new ConnTrackOptions();
+        var single = RunnerComparison.RunSingle(options, [path]);
+        var parallel = RunnerComparison.RunParallel(options, [path], shards, batchSize: 1024);
+        Assert.Equal(2, single.Records.Count);
+        Assert.Equal(3000UL, single.Records.Single(r => r.OrigP == 1111).OrigPkts);
+        Assert.Empty(RunnerComparison.Differences(single.Records, parallel.Records));
+    }
+
+    [Fact]
     public void MaxTimerExpiresAppliesPerShard_TheDocumentedDifference()
     {
         // 400 UDP flows between distinct hosts, then a quiet wire: all 400 inactivity timers come due at once.
