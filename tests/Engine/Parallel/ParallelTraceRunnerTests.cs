@@ -290,19 +290,15 @@ public sealed class ParallelTraceRunnerTests : IDisposable
     {
         // Flow A (one UDP packet) and flow B (not DNS: that analyzer has its own 10 s timer) (a packet a second for three minutes) fall in different shards.
         const int shards = 2;
-        var a = new PacketSummary { Src = IPAddr128.Parse("10.0.0.1"), Dst = IPAddr128.Parse("10.0.0.2"), SrcPort = 1111, DstPort = 9999, Protocol = 17 };
-        var b = new PacketSummary { Src = IPAddr128.Parse("10.0.0.3"), Dst = IPAddr128.Parse("10.0.0.4"), DstPort = 9999, Protocol = 17 };
-        for (b.SrcPort = 2000; ShardHash.ShardOf(b, shards) == ShardHash.ShardOf(a, shards); b.SrcPort++) { }
+        ushort bPort = PortInTheOtherShard(shards);
 
         const long t0 = 1_700_000_000_000_000_000L, second = 1_000_000_000L;
-        var ms = new MemoryStream();
-        using (var w = new PcapWriter(ms, LinkType.Ethernet, leaveOpen: true))
+        string path = WriteCapture("two.pcap", w =>
         {
             w.WritePacket(UdpFrame("10.0.0.1", "10.0.0.2", 1111, 9999), t0);
             for (int i = 1; i <= 180; i++)
-                w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", b.SrcPort, 9999), t0 + i * second);
-        }
-        string path = WriteTemp("two.pcap", ms.ToArray());
+                w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", bPort, 9999), t0 + i * second);
+        });
 
         // A's inactivity timer (60 s) fires at B's packet at t0+60s, in A's shard, which gets no packet then:
         // its record comes out while the file is read, as in the single-thread run, not at the end.
@@ -327,18 +323,16 @@ public sealed class ParallelTraceRunnerTests : IDisposable
         // and its packet inside one window: A expires at another shard's packet, and a TCP flow is reset and its
         // four-tuple reused by a new SYN at once. Each must start a new connection, as the single-thread run does.
         const int shards = 2;
-        var a = new PacketSummary { Src = IPAddr128.Parse("10.0.0.1"), Dst = IPAddr128.Parse("10.0.0.2"), SrcPort = 1111, DstPort = 9999, Protocol = 17 };
-        var b = new PacketSummary { Src = IPAddr128.Parse("10.0.0.3"), Dst = IPAddr128.Parse("10.0.0.4"), DstPort = 9999, Protocol = 17 };
-        for (b.SrcPort = 2000; ShardHash.ShardOf(b, shards) == ShardHash.ShardOf(a, shards); b.SrcPort++) { }
+        ushort bPort = PortInTheOtherShard(shards);
 
         const long t0 = 1_700_000_000_000_000_000L, second = 1_000_000_000L, ms = 1_000_000L;
         var stream = new MemoryStream();
         using (var w = new PcapWriter(stream, LinkType.Ethernet, leaveOpen: true))
         {
             w.WritePacket(UdpFrame("10.0.0.1", "10.0.0.2", 1111, 9999), t0);
-            w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", b.SrcPort, 9999), t0 + 30 * second);
+            w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", bPort, 9999), t0 + 30 * second);
             // One window from here on: B's packet expires A (60 s inactivity) just before A's next packet.
-            w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", b.SrcPort, 9999), t0 + 61 * second);
+            w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", bPort, 9999), t0 + 61 * second);
             w.WritePacket(UdpFrame("10.0.0.1", "10.0.0.2", 1111, 9999), t0 + 61 * second + ms);
             w.WritePacket(TcpFrame(40000, 1000, 0, 0x02), t0 + 62 * second);                 // SYN
             w.WritePacket(TcpFrame(40000, 1001, 0, 0x04), t0 + 62 * second + ms);            // RST
@@ -361,6 +355,27 @@ public sealed class ParallelTraceRunnerTests : IDisposable
     private static byte[] TcpFrame(ushort sp, uint seq, uint ack, byte flags) =>
         PacketBuilder.Ethernet(0x0800, PacketBuilder.IPv4("10.0.1.1", "10.0.1.2", 6, PacketBuilder.Tcp("10.0.1.1", "10.0.1.2", sp, 80, seq, ack, flags, 8192)));
 
+    /// <summary>Writes an Ethernet pcap file of the packets <paramref name="write"/> gives.</summary>
+    private string WriteCapture(string name, Action<PcapWriter> write)
+    {
+        var stream = new MemoryStream();
+        using (var w = new PcapWriter(stream, LinkType.Ethernet, leaveOpen: true))
+            write(w);
+        return WriteTemp(name, stream.ToArray());
+    }
+
+    /// <summary>
+    /// A source port that puts UDP 10.0.0.3 -> 10.0.0.4:9999 in another shard than 10.0.0.1:1111 -> 10.0.0.2:9999
+    /// (of <paramref name="shards"/>).
+    /// </summary>
+    private static ushort PortInTheOtherShard(int shards)
+    {
+        var a = new PacketSummary { Src = IPAddr128.Parse("10.0.0.1"), Dst = IPAddr128.Parse("10.0.0.2"), SrcPort = 1111, DstPort = 9999, Protocol = 17 };
+        var b = new PacketSummary { Src = IPAddr128.Parse("10.0.0.3"), Dst = IPAddr128.Parse("10.0.0.4"), DstPort = 9999, Protocol = 17 };
+        for (b.SrcPort = 2000; ShardHash.ShardOf(b, shards) == ShardHash.ShardOf(a, shards); b.SrcPort++) { }
+        return b.SrcPort;
+    }
+
     private static byte[] UdpFrame(string src, string dst, ushort sp, ushort dp) =>
         PacketBuilder.Ethernet(0x0800, PacketBuilder.IPv4(src, dst, 17, PacketBuilder.Udp(src, dst, sp, dp, PacketBuilder.Bytes(20))));
 
@@ -370,21 +385,17 @@ public sealed class ParallelTraceRunnerTests : IDisposable
         // One busy UDP flow: every packet of a 1024-packet batch is one shard's, more than the room a batch keeps
         // per shard (a share and a quarter), so that shard's summaries grow; a second flow goes to the other shard.
         const int shards = 2;
-        var busy = new PacketSummary { Src = IPAddr128.Parse("10.0.0.1"), Dst = IPAddr128.Parse("10.0.0.2"), SrcPort = 1111, DstPort = 9999, Protocol = 17 };
-        var other = new PacketSummary { Src = IPAddr128.Parse("10.0.0.3"), Dst = IPAddr128.Parse("10.0.0.4"), DstPort = 9999, Protocol = 17 };
-        for (other.SrcPort = 2000; ShardHash.ShardOf(other, shards) == ShardHash.ShardOf(busy, shards); other.SrcPort++) { }
+        ushort otherPort = PortInTheOtherShard(shards);
         const long t0 = 1_700_000_000_000_000_000L, ms = 1_000_000L;
-        var stream = new MemoryStream();
-        using (var w = new PcapWriter(stream, LinkType.Ethernet, leaveOpen: true))
+        string path = WriteCapture("skewed.pcap", w =>
         {
             for (int i = 0; i < 3000; i++)
             {
                 w.WritePacket(UdpFrame("10.0.0.1", "10.0.0.2", 1111, 9999), t0 + i * ms);
                 if (i % 1000 == 0)
-                    w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", other.SrcPort, 9999), t0 + i * ms + 1);
+                    w.WritePacket(UdpFrame("10.0.0.3", "10.0.0.4", otherPort, 9999), t0 + i * ms + 1);
             }
-        }
-        string path = WriteTemp("skewed.pcap", stream.ToArray());
+        });
         var options = new ConnTrackOptions();
         var single = RunnerComparison.RunSingle(options, [path]);
         var parallel = RunnerComparison.RunParallel(options, [path], shards, batchSize: 1024);
