@@ -38,7 +38,7 @@ public sealed class BenchArgs
           --quick              small, fast run
           --file PCAP          measure this capture instead of generating one
           --module PATH        ConnTrack.psd1 or ConnTrack.dll to import (default: out/ConnTrack/ConnTrack.psd1, else the built dll)
-          --results PATH       where to write the report (default bench/RESULTS.md)
+          --results PATH       where to write the report (default bench/RESULTS.md; --quick bench/RESULTS-quick.md)
           --no-peers           skip tshark and argus
           --mem-connections N  memory probe: N IPv4 and N IPv6 SYN-only connections, and N/5 (at most 200k)
                        established ones that carried data (default 1,000,000; 0 skips)

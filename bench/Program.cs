@@ -378,7 +378,8 @@ namespace ConnTrack.Bench
             Console.WriteLine();
             Console.WriteLine(report.Table());
             Console.WriteLine(report.Targets());
-            var resultsPath = a.Results ?? Path.Combine(repo, "bench", "RESULTS.md");
+            // A quick run is a smoke test: it does not replace the full run's report unless asked to.
+            var resultsPath = a.Results ?? Path.Combine(repo, "bench", a.Quick ? "RESULTS-quick.md" : "RESULTS.md");
             File.WriteAllText(resultsPath, text);
             Console.WriteLine($"Wrote {resultsPath}");
             return 0;
