@@ -1,8 +1,10 @@
 namespace ConnTrack.Engine;
 
 /// <summary>
-/// How many threads to track a trace on when the caller leaves it to the engine (Read-ConnTrace's default
-/// <c>-ThreadCount 0</c>): the cores, sharded (<see cref="Parallel.ParallelTraceRunner"/>), only where that pays.
+/// How many threads to read and track a trace on (Read-ConnTrace's <c>-ThreadCount</c>), and the choice when the caller
+/// leaves it to the engine (<c>-ThreadCount 0</c>). One thread reads and tracks (<see cref="ConnTraceRunner"/>); from
+/// two, one thread reads and decodes and the others track, the flows sharded over them (<see cref="Parallel.ParallelTraceRunner"/>,
+/// Retina's layout: the reading has a core of its own).
 /// </summary>
 public static class TraceThreads
 {
@@ -14,13 +16,21 @@ public static class TraceThreads
     public const long ParallelThreshold = 128L * 1024 * 1024;
 
     /// <summary>
-    /// Cores from which sharding is chosen. With two shards the engine runs a reader and two tracking threads, and a
-    /// caller like Read-ConnTrace one more for its own work: on 2 cores that took the same wall time as one thread for
-    /// 1.16–1.19x the CPU (bench/README.md, 2026-12-04), so 2 cores track on one thread. Not measured on more cores.
+    /// Cores from which the automatic choice reads on one thread and tracks on the others. Measured on 2 cores,
+    /// Read-ConnTrace on a 4.1 GB capture (bench/README.md, 2026-12-04, 8 interleaved rounds of fresh processes): a
+    /// reading thread and one tracking thread took 1.891 s (median) against 2.071 s on one thread, faster in 7
+    /// rounds of 8; a reading thread and two tracking threads (four threads with the pipeline's on two cores) 1.973 s.
     /// </summary>
-    public const int MinParallelCores = 3;
+    public const int MinParallelCores = 2;
 
     /// <summary>The thread count for a trace whose first file has <paramref name="firstFileBytes"/> bytes, on <paramref name="cores"/> cores.</summary>
     public static int For(long firstFileBytes, int cores) =>
         cores >= MinParallelCores && firstFileBytes >= ParallelThreshold ? cores : 1;
+
+    /// <summary>The tracking threads (shards) of a run on <paramref name="threads"/> threads: all but the reading one, when there are two or more.</summary>
+    public static int TrackingThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        return threads == 1 ? 1 : threads - 1;
+    }
 }

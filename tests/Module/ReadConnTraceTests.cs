@@ -96,7 +96,20 @@ public sealed class ReadConnTraceTests : IDisposable
         Assert.Equal(6, one.Count);
         Assert.Equal(one, three);
         var verbose = _s.Run("Read-ConnTrace $Sample -IgnoreChecksums -ThreadCount 3 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }");
-        Assert.Contains(verbose, o => o.BaseObject is VerboseRecord v && v.Message.Contains("3 threads"));
+        Assert.Contains(verbose, o => o.BaseObject is VerboseRecord v && v.Message.Contains("3 threads: one reading and decoding, 2 tracking (flows sharded"));
+    }
+
+    [Fact]
+    public void TwoThreads_OneReadingOneTracking_GiveTheOneThreadRecordsUidsAndOrderIncluded()
+    {
+        // One tracking thread draws the uids from the configured seed, in the same order as one thread does.
+        const string fields = "ForEach-Object { '{0}|{1}|{2}|{3}|{4}|{5}|{6}' -f $_.uid, $_.ts.Ticks, $_.orig_h, $_.orig_p, $_.conn_state, $_.history, $_.resp_ip_bytes }";
+        var one = _s.Run($"Read-ConnTrace $Sample -IgnoreChecksums -ThreadCount 1 | {fields}").Select(o => (string)o.BaseObject).ToList();
+        var two = _s.Run($"Read-ConnTrace $Sample -IgnoreChecksums -ThreadCount 2 | {fields}").Select(o => (string)o.BaseObject).ToList();
+        Assert.Equal(6, one.Count);
+        Assert.Equal(one, two);
+        var verbose = _s.Run("Read-ConnTrace $Sample -IgnoreChecksums -ThreadCount 2 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message");
+        Assert.Contains(verbose, o => (string)o.BaseObject == "Tracking on 2 threads: one reading and decoding, 1 tracking");
     }
 
     [Fact]
@@ -293,11 +306,12 @@ public sealed class ReadConnTraceProgressTests : IDisposable
     /// <summary>
     /// Records that end mid-file come over from the engine's read thread in chunks; those still open come at the end.
     /// 300 one-packet UDP flows 1 s apart: the first 240 end mid-file (60 s without a packet), the last 60 at the end.
-    /// Every one must come out once, in start order, on one thread or sharded.
+    /// Every one must come out once, in start order, on one thread, with one tracking thread, or sharded over two.
     /// </summary>
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
+    [InlineData(3)]
     public void RecordsEndingMidFileAndAtTheEndAllComeOutOnceInOrder(int threads)
     {
         File.WriteAllBytes(Path.Combine(_s.TempDir, "spread.pcap"), UdpCapture(300, flows: 300, spacingUs: 1_000_000));

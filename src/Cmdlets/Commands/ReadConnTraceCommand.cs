@@ -31,10 +31,12 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
     private bool _progressShown;
 
     /// <summary>
-    /// Threads that track connections: 1 for one thread; more shards flows by a symmetric hash, one table per
-    /// thread (the same records; uids differ from a one-thread run). 0 (default): <see cref="TraceThreads.For"/>,
-    /// every core for captures of 128 MiB or more on 3 cores or more, else one thread. Whatever the count, the file
-    /// is read on a thread of the engine's (<see cref="BackgroundFileRead"/>), not on the pipeline's.
+    /// Threads the engine reads and tracks on: 1 for one thread doing both; N above 1 for one thread reading and
+    /// decoding and N - 1 tracking, the flows sharded by a symmetric hash, one table per tracking thread (the same
+    /// records; with two threads, one tracking, even the same uids in the same order; with more, uids differ from a
+    /// one-thread run). 0 (default): <see cref="TraceThreads.For"/>, every core for captures of 128 MiB or more on 2
+    /// cores or more, else one thread. Whatever the count, the file is read on a thread of the engine's
+    /// (<see cref="BackgroundFileRead"/>), not on the pipeline's.
     /// </summary>
     [Parameter]
     [ValidateRange(0, 255)]
@@ -115,17 +117,19 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
     }
 
     /// <summary>
-    /// One thread, or flows sharded over several when it pays: -ThreadCount, else <see cref="TraceThreads.For"/>.
+    /// One thread, or a reading thread and tracking threads when it pays: -ThreadCount, else <see cref="TraceThreads.For"/>.
     /// </summary>
     private ITraceRunner NewRunner(string firstFile)
     {
         int threads = ThreadCount;
         if (threads == 0)
             threads = TraceThreads.For(new FileInfo(firstFile).Length, Environment.ProcessorCount);
-        WriteVerbose(threads > 1 ? $"Tracking on {threads} threads (flows sharded by a symmetric hash)" : "Tracking on one thread");
+        int shards = TraceThreads.TrackingThreads(threads);
+        WriteVerbose(threads == 1 ? "Tracking on one thread"
+            : $"Tracking on {threads} threads: one reading and decoding, {shards} tracking" + (shards > 1 ? " (flows sharded by a symmetric hash)" : ""));
         try
         {
-            return threads > 1 ? new ParallelTraceRunner(_options, threads) : new ConnTraceRunner(_options);
+            return threads > 1 ? new ParallelTraceRunner(_options, shards) : new ConnTraceRunner(_options);
         }
         catch (Exception e) when (EngineBridge.IsFilterError(e))
         {
