@@ -315,7 +315,9 @@ namespace ConnTrack.Bench
             // TraceThreads.For) against the parallel engine when it shards, else against the one-thread engine.
             const string cmdletOne = "Read-ConnTrace -ThreadCount 1";
             int autoThreads = TraceThreads.For(fileBytes, Environment.ProcessorCount);
-            string cmdletAutoName = $"Read-ConnTrace, default -ThreadCount 0 (picks {autoThreads} thread{(autoThreads == 1 ? "" : "s")})";
+            string cmdletAutoName = autoThreads == 1
+                ? "Read-ConnTrace, default -ThreadCount 0 (picks 1 thread)"
+                : $"Read-ConnTrace, default -ThreadCount 0 (picks {autoThreads} threads: one reading, {TraceThreads.TrackingThreads(autoThreads)} tracking)";
             Console.WriteLine($"tcpdump, engine (ConnTraceRunner), engine parallel ({shards} shards), Read-ConnTrace (in-process PowerShell, module {module ?? "not built"}): {a.Reps} rounds");
             var rows = BestInterleaved(a.Reps, out var rounds,
                 () => ExternalTool.Run("tcpdump (libpcap read)", "tcpdump", ["-r", capture, "-w", "/dev/null"]),

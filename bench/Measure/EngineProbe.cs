@@ -11,8 +11,8 @@ namespace ConnTrack.Bench.Measure;
 /// </summary>
 public static class EngineProbe
 {
-    /// <summary>The row name of the parallel engine with <paramref name="shards"/> threads.</summary>
-    public static string ParallelName(int shards) => $"engine, parallel ({shards} threads)";
+    /// <summary>The row name of the parallel engine with <paramref name="shards"/> tracking threads (and its reading one).</summary>
+    public static string ParallelName(int shards) => $"engine, parallel ({shards} tracking thread{(shards == 1 ? "" : "s")} and a reading one)";
 
     /// <param name="shards">0: the one-thread ConnTraceRunner; 1 or more: ParallelTraceRunner with that many shards.</param>
     public static ProbeResult Run(string path, int shards = 0)
