@@ -9,9 +9,10 @@ namespace ConnTrack.Engine;
 public static class TraceThreads
 {
     /// <summary>
-    /// The first file's size from which sharding is worth its start. Measured on 2 cores (bench captures, fresh
-    /// processes, 5 runs each, when the pipeline's thread also did the reading): at 69 MB sharding did not pay (median
-    /// 0.16 s against 0.15 s on one thread), at 138 MB it gained ~4%, at 360 MB ~15–20%.
+    /// The first file's size from which sharding is worth its start. Measured on 2 cores, Read-ConnTrace with a reading
+    /// and a tracking thread against one thread (bench captures, 8 interleaved rounds of fresh processes, medians): 43 MB
+    /// 0.415 against 0.436 s, 119 MB 0.482 against 0.490 s (both within the noise: faster in 5 and 4 rounds of 8), 360 MB
+    /// 0.708 against 0.782 s (faster in 6), 4.1 GB 1.950 against 2.088 s (faster in 9 of 10).
     /// </summary>
     public const long ParallelThreshold = 128L * 1024 * 1024;
 
