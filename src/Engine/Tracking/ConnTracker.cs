@@ -658,6 +658,9 @@ public sealed class ConnTracker
         Emit(slot);
     }
 
+    /// <summary>How many entries ahead <see cref="FlushAll"/> asks for the connections it reads.</summary>
+    private const int FlushLookAhead = 16;
+
     /// <summary>Ends every open connection, as Zeek does at the end of its input.</summary>
     public void FlushAll()
     {
@@ -667,13 +670,26 @@ public sealed class ConnTracker
         // slab misses the cache at almost every call (~1% of a 5M-packet pass, for 50k open connections).
         var open = slots.ToArray();
         var starts = new long[open.Length];
+        // Both walks visit the slab in an order of their own (the table's, then start time), so each entry is a miss:
+        // asked for some entries ahead, the misses overlap. The flush of the 81,349 connections open at the end of the 5M-packet
+        // bench capture: 0.111–0.123 s before, 0.096–0.105 s after, two outliers at 0.14 (fresh processes, faster in 8
+        // pairs of 10).
         for (int i = 0; i < open.Length; i++)
+        {
+            if (i + FlushLookAhead < open.Length)
+                PrefetchLines(ref _slab[open[i + FlushLookAhead]]);
             starts[i] = _slab[open[i]].StartTime;
+        }
         Array.Sort(starts, open);
         _table.Clear();
         _timers.Clear();
-        foreach (int slot in open)
+        for (int i = 0; i < open.Length; i++)
         {
+            if (i + FlushLookAhead / 2 < open.Length)
+                PrefetchLines(ref _slab[open[i + FlushLookAhead / 2]]);
+            if (i + FlushLookAhead / 4 < open.Length)
+                PrefetchCold(ref _slab[open[i + FlushLookAhead / 4]]); // its entry was asked for a few rounds ago
+            int slot = open[i];
             _slab[slot].Status = ConnStatus.Removed;
             Emit(slot);
         }
