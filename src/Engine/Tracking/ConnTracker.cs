@@ -670,10 +670,10 @@ public sealed class ConnTracker
         // slab misses the cache at almost every call (~1% of a 5M-packet pass, for 50k open connections).
         var open = slots.ToArray();
         var starts = new long[open.Length];
-        // Both walks visit the slab in an order of their own (the table's, then start time), so each entry is a miss:
-        // asked for some entries ahead, the misses overlap. The flush of the 81,349 connections open at the end of the 5M-packet
-        // bench capture: 0.111–0.123 s before, 0.096–0.105 s after, two outliers at 0.14 (fresh processes, faster in 8
-        // pairs of 10).
+        // Both walks visit the slab in an order of their own (the table's, then start time), so each entry is a
+        // miss: asked for some entries ahead, the misses overlap. The flush of the 81,349 connections open at the end
+        // of the 5M-packet bench capture: 0.111–0.123 s before, 0.096–0.105 s after, two outliers at 0.14 (fresh
+        // processes, faster in 8 pairs of 10).
         for (int i = 0; i < open.Length; i++)
         {
             if (i + FlushLookAhead < open.Length)
