@@ -374,7 +374,7 @@ namespace ConnTrack.Bench
             var report = new Report(a, started, capture, fileBytes, genStats, genSeconds, tcpdump, engine, parallel, cmdlet,
                 cmdletAuto, autoThreads, pair, results.Skip(5).ToList(), memory, stream, module, stages)
             {
-                Rounds = new RoundSamples(rounds[0], rounds[1], rounds[2], rounds[3], rounds[5]),
+                Rounds = new RoundSamples(rounds[0], rounds[1], rounds[2], rounds[3], rounds[5], CmdletAuto: rounds[4]),
             };
             var text = report.Render();
             Console.WriteLine();

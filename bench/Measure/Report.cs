@@ -47,7 +47,7 @@ public sealed class Report(
         sb.AppendLine(Row(parallel, Compare(parallel, engine, "the one-thread engine") + ParallelSameText()));
         sb.AppendLine(Row(cmdlet, Compare(cmdlet, engine, "the one-thread engine")));
         sb.AppendLine(Row(cmdletAuto, autoThreads > 1
-            ? Compare(cmdletAuto, parallel, "the parallel engine") + "; " + Compare(cmdletAuto, cmdlet, "-ThreadCount 1")
+            ? Compare(cmdletAuto, parallel, "the parallel engine") + "; " + Compare(cmdletAuto, cmdlet, "-ThreadCount 1") + Paired(Rounds?.CmdletAuto, Rounds?.Cmdlet)
             : Compare(cmdletAuto, engine, "the one-thread engine")));
         sb.AppendLine(PairRow());
         foreach (var r in peers)
@@ -376,7 +376,7 @@ public sealed class Report(
 }
 
 /// <summary>Each round's run of the rows the targets compare, by round (null where a run failed).</summary>
-public sealed record RoundSamples(ProbeResult?[] Tcpdump, ProbeResult?[] Engine, ProbeResult?[] Parallel, ProbeResult?[] Cmdlet, ProbeResult?[] Pair);
+public sealed record RoundSamples(ProbeResult?[] Tcpdump, ProbeResult?[] Engine, ProbeResult?[] Parallel, ProbeResult?[] Cmdlet, ProbeResult?[] Pair, ProbeResult?[]? CmdletAuto = null);
 
 /// <summary>Counts the records of a classic pcap file by walking its record headers.</summary>
 public static class PcapCount
