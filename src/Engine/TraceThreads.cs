@@ -19,9 +19,10 @@ public static class TraceThreads
     /// <summary>
     /// Cores from which the automatic choice reads on one thread and tracks on the others. Measured on 2 cores,
     /// Read-ConnTrace on a 4.1 GB capture (bench/README.md, 2026-12-04, interleaved rounds of fresh processes): a
-    /// reading thread and one tracking thread took 1.891, 1.968 and 1.950 s (medians of 8, 8 and 10 rounds) against
-    /// 2.071, 2.053 and 2.088 s on one thread; a reading thread and two tracking threads (four threads with the
-    /// pipeline's on two cores) 1.973 and 1.970 s.
+    /// reading thread and one tracking thread took 1.891, 1.968, 1.950 and 2.060 s (medians of 8, 8, 10 and 12 rounds)
+    /// against 2.071, 2.053, 2.088 and 2.145 s on one thread; in a full bench run, 1.00x its time round by round (0.88x
+    /// to 1.04x, 5 rounds). A reading thread and two tracking threads (four threads with the pipeline's on two cores)
+    /// took 1.973 and 1.970 s.
     /// </summary>
     public const int MinParallelCores = 2;
 
