@@ -50,6 +50,7 @@ public sealed class ConnTraceRunner : IConnSink, ITraceRunner
     /// <summary>The reader of the file being read now (for progress: BytesRead, FileLength), or null.</summary>
     public CaptureReader? CurrentReader { get; private set; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per record: never tiered (see ConnTracker.Process)
     void IConnSink.Write(ConnRecord record) => _finished.Enqueue(record);
 
     /// <summary>
@@ -191,6 +192,7 @@ public sealed class ConnTraceRunner : IConnSink, ITraceRunner
             yield return Hand(_finished.Dequeue());
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per record: never tiered (see ConnTracker.Process)
     private ConnRecord Hand(ConnRecord record)
     {
         ConnectionsFinished++;

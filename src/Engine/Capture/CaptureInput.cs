@@ -158,6 +158,7 @@ internal sealed unsafe class CaptureInput : IDisposable
         _pos = 0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per read of the file: never tiered (see ConnTracker.Process)
     private bool Fill(int count)
     {
         if (_map is not null)
@@ -192,6 +193,7 @@ internal sealed unsafe class CaptureInput : IDisposable
     }
 
     /// <summary>Moves the unread bytes to the start of the buffer, growing it when a record needs more.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per read of the file: never tiered (see ConnTracker.Process)
     private void MakeRoom(int count)
     {
         int unread = _end - _pos;

@@ -237,6 +237,7 @@ public sealed class PacketDecoder
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private static bool IsIPv6ExtensionHeader(byte type) =>
         type is ProtoHopByHop or ProtoRouting or ProtoFragment or ProtoDstOpts or ProtoAh or ProtoEsp or ProtoMobility;
 
@@ -293,6 +294,7 @@ public sealed class PacketDecoder
     }
 
     /// <summary>The window-scale shift from SYN options, parsed as Zeek does; -1 when absent.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private static sbyte WindowScaleOption(ReadOnlySpan<byte> options)
     {
         int scale = -1;

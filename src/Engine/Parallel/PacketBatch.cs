@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ConnTrack.Engine.Decoding;
 using ConnTrack.Engine.Records;
 
@@ -53,6 +54,7 @@ internal sealed class PacketBatch
     public bool IsFull => Count == Times.Length;
 
     /// <summary>Adds a packet of <paramref name="shard"/> as the next entry (growing the shard's summaries if the batch is skewed to it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     public void Add(int shard, in PacketSummary summary)
     {
         int k = ShardCounts[shard];

@@ -281,6 +281,7 @@ public sealed class ParallelTraceRunner : ITraceRunner
             yield return record;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs over every open connection at once: never tiered (see ConnTracker.Process)
     private List<ConnRecord> FinishNow()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -410,6 +411,7 @@ public sealed class ParallelTraceRunner : ITraceRunner
     }
 
     /// <summary>Hands the filling batch to every worker and moves on to the next free slot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per batch: never tiered (see ConnTracker.Process)
     private void Publish()
     {
         var b = _filling;
@@ -433,6 +435,7 @@ public sealed class ParallelTraceRunner : ITraceRunner
     }
 
     /// <summary>Takes the records of the oldest batches every worker is done with (with <paramref name="wait"/>, at least one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per batch: never tiered (see ConnTracker.Process)
     private void CollectCompleted(bool wait)
     {
         while (_collected < _published)
@@ -467,6 +470,7 @@ public sealed class ParallelTraceRunner : ITraceRunner
     }
 
     /// <summary>Moves a batch's records to the ready queue in entry order (shard order within an entry).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per batch: never tiered (see ConnTracker.Process)
     private void Merge(PacketBatch b)
     {
         var outputs = b.Output;
@@ -499,6 +503,7 @@ public sealed class ParallelTraceRunner : ITraceRunner
 
     private void ThrowIfWorkerFailed() => Volatile.Read(ref _workerError)?.Throw();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per record: never tiered (see ConnTracker.Process)
     private ConnRecord Hand(ConnRecord record)
     {
         ConnectionsFinished++;

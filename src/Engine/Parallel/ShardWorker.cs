@@ -37,6 +37,7 @@ internal sealed class ShardWorker : IConnSink
     public ConnTracker Tracker { get; }
     public bool IsRunning => _thread is { IsAlive: true };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per record: never tiered (see ConnTracker.Process)
     void IConnSink.Write(ConnRecord record)
     {
         // Outside a batch (Finish's flush, with the worker thread stopped) the records go to the flush's list.

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ConnTrack.Engine.Tracking.Tcp;
 
 namespace ConnTrack.Engine.Records;
@@ -8,6 +9,7 @@ namespace ConnTrack.Engine.Records;
 /// </summary>
 public static class ConnStateClassifier
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per record: never tiered (see ConnTracker.Process)
     public static string Tcp(TcpEndpointState orig, TcpEndpointState resp, ulong origSize, ulong respSize, string history)
     {
         bool origInactive = orig is TcpEndpointState.Inactive or TcpEndpointState.Partial;
@@ -35,10 +37,12 @@ public static class ConnStateClassifier
     }
 
     /// <summary>UDP: an endpoint is active once it sent a datagram that passed the checksum check.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per record: never tiered (see ConnTracker.Process)
     public static string Udp(bool origActive, bool respActive) =>
         origActive ? (respActive ? "SF" : "S0") : (respActive ? "SHR" : "OTH");
 
     /// <summary>Zeek's <c>/\^?S[^HAFGIQ]*R.*/ == history</c>: an optional flip mark, a SYN, then a RST with no handshake, ack, FIN, gap, inconsistency or multi-flag packet between.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per record: never tiered (see ConnTracker.Process)
     public static bool IsSynThenReset(string history)
     {
         int i = 0;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ConnTrack.Engine.Records;
 
 /// <summary>
@@ -23,6 +25,7 @@ public sealed class UidGenerator
         return z ^ (z >> 31);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     private ulong Next()
     {
         ulong s1 = _s0, s0 = _s1;
@@ -39,6 +42,7 @@ public sealed class UidGenerator
     }
 
     /// <summary>The next uid's random bits, as <see cref="NextUid"/> would render them (the same sequence).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     internal (uint Hi, ulong Lo) NextUidBits() => ((uint)Next(), Next());
 
     // 62^5, the largest power of 62 below 2^30: a remainder by it, shifted up by a 32-bit limb, still fits 64 bits.

@@ -141,7 +141,7 @@ internal sealed class ConnTimerHeap
     }
 
     /// <summary>Moves buckets into the heap, stepping the horizon on, until the heap has an entry before the horizon or the wheel is empty.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // per timer: never tiered (see ConnTracker.Process)
     private void DrainWheel()
     {
         while (_farCount > 0 && (_count == 0 || _heap[0].Time >= _horizon))
@@ -185,6 +185,7 @@ internal sealed class ConnTimerHeap
     }
 
     /// <summary>Takes an emptied bucket's array away, keeping it for another bucket if it is not too large.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per timer: never tiered (see ConnTracker.Process)
     private void ReleaseBucket(int b, int[] bucket)
     {
         _buckets[b] = null;

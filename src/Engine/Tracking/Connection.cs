@@ -64,6 +64,7 @@ internal partial struct Connection
     };
 
     /// <summary>Sets the key from <paramref name="key"/> (an IPv6 key's addresses go to <paramref name="v6"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     public void SetKey(in FlowKey key, Ipv6AddrStore v6)
     {
         if (key.AddrA.IsIPv4 && key.AddrB.IsIPv4)
@@ -172,6 +173,7 @@ internal partial struct Connection
     internal ushort LinkId;
 
     /// <summary>Sets the link context (giving back the one it had, if any).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     public void SetLink(in LinkContext context, LinkContexts contexts)
     {
         ushort previous = LinkId;
@@ -263,6 +265,7 @@ internal partial struct Connection
     /// </summary>
     public readonly ulong? InlineHistoryKey => _historyInline < InlineHistory || (Rare?.HistoryMoreLength ?? 0) == 0 ? _history : null;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     public void AddHistory(char code)
     {
         int n = _historyInline;
@@ -286,6 +289,7 @@ internal partial struct Connection
         cold.HistoryMoreLength = index + 1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     private void ClearHistory()
     {
         _history = 0;
@@ -334,6 +338,7 @@ internal partial struct Connection
 
     // ---- role flips ----
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     private void SwapSides(LinkContexts contexts)
     {
         _bits ^= OrigIsBBit;
@@ -365,6 +370,7 @@ internal partial struct Connection
     /// what was recorded so far is re-attributed, so the history becomes '^' plus the old letters with
     /// their case (direction) swapped.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     public void FlipRolesRewritingHistory(LinkContexts contexts)
     {
         var old = History;
@@ -423,6 +429,7 @@ internal partial struct Connection
             Cold!.Rare!.TimersMore![i - InlineTimers] = timer;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per timer: never tiered (see ConnTracker.Process)
     public void AddTimer(in PendingTimer timer)
     {
         int n = _timerCount;
@@ -438,6 +445,7 @@ internal partial struct Connection
     }
 
     /// <summary>Cancels every pending timer of one of the kinds in <paramref name="kinds"/> (a bit per kind).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per timer: never tiered (see ConnTracker.Process)
     public void CancelTimers(int kinds)
     {
         for (int i = 0; i < _timerCount;)
@@ -484,6 +492,7 @@ internal partial struct Connection
         return index >= 0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per timer: never tiered (see ConnTracker.Process)
     public PendingTimer RemoveTimerAt(int index)
     {
         var taken = GetTimer(index);

@@ -29,6 +29,7 @@ internal sealed class ConnectionSlab
     }
 
     /// <summary>A slot for a new connection (its entry is cleared).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     public int Allocate()
     {
         int slot;

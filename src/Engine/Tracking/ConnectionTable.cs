@@ -150,6 +150,7 @@ internal sealed class ConnectionTable
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs over every open connection at once: never tiered (see ConnTracker.Process)
     private void Grow()
     {
         var old = _entries;
@@ -168,6 +169,7 @@ internal sealed class ConnectionTable
     }
 
     /// <summary>Adds every connection's slot to <paramref name="into"/> (in table order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs over every open connection at once: never tiered (see ConnTracker.Process)
     public void CopyTo(List<int> into)
     {
         foreach (var e in _entries)

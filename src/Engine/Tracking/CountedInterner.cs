@@ -87,6 +87,7 @@ internal class CountedInterner<T> where T : struct, IEquatable<T>
     }
 
     /// <summary>One use of <paramref name="id"/> fewer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     public void Release(int id)
     {
         if (--_entries[id].Uses == 0)
@@ -99,6 +100,7 @@ internal class CountedInterner<T> where T : struct, IEquatable<T>
         get => ref _entries[id].Value;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     private int NewId()
     {
         if (_freeCount > 0)
@@ -113,6 +115,7 @@ internal class CountedInterner<T> where T : struct, IEquatable<T>
     }
 
     /// <summary>Drops every value nobody uses (its id marked free) and rebuilds the index.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs over every open connection at once: never tiered (see ConnTracker.Process)
     private void DropUnused()
     {
         for (int id = 1; id < _ids; id++)
@@ -131,6 +134,7 @@ internal class CountedInterner<T> where T : struct, IEquatable<T>
     }
 
     /// <summary>Rebuilds the index at <paramref name="size"/> slots from the ids kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs over every open connection at once: never tiered (see ConnTracker.Process)
     private void Rebuild(int size)
     {
         // A rebuild at the same size (after a drop) clears the array in place: a new one each drop was 11 MB of

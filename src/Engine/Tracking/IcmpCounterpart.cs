@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ConnTrack.Engine.Tracking;
 
 /// <summary>
@@ -7,6 +9,7 @@ namespace ConnTrack.Engine.Tracking;
 /// </summary>
 internal static class IcmpCounterpart
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     public static ushort ForIcmp4(byte type, byte code, out bool oneWay)
     {
         oneWay = false;
@@ -28,6 +31,7 @@ internal static class IcmpCounterpart
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     public static ushort ForIcmp6(byte type, byte code, out bool oneWay)
     {
         oneWay = false;

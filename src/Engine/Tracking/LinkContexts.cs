@@ -15,10 +15,12 @@ internal readonly record struct LinkContext(ulong OrigL2, ulong RespL2, bool Has
     /// <summary>The same context seen from the other side (the addresses swapped).</summary>
     public LinkContext Swapped => this with { OrigL2 = RespL2, RespL2 = OrigL2 };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     public bool Equals(LinkContext other) =>
         OrigL2 == other.OrigL2 && RespL2 == other.RespL2 && HasL2 == other.HasL2 &&
         VlanPlus1 == other.VlanPlus1 && InnerVlanPlus1 == other.InnerVlanPlus1 && PppoePlus1 == other.PppoePlus1;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     public override int GetHashCode()
     {
         ulong h = OrigL2 * 0x9E3779B97F4A7C15UL ^ RespL2 * 0xC2B2AE3D27D4EB4FUL ^
@@ -70,6 +72,7 @@ internal sealed class LinkContexts
     }
 
     /// <summary>One use of <paramref name="id"/> fewer (0 and <see cref="InCold"/> are not counted).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     public void Release(ushort id)
     {
         if (id == 0 || id == InCold)

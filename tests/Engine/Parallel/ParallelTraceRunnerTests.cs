@@ -514,17 +514,30 @@ public sealed class ParallelTraceRunnerTests : IDisposable
     [Fact]
     public void AWorkerFailing_SurfacesOnTheCallersThread_WithoutHanging()
     {
-        // A null port set makes the tracker throw on its first UDP packet, in the worker thread.
+        // Every TCP port has a timeout of its own, looked up through a comparer that throws once armed: the tracker
+        // throws at its first established TCP connection, in the worker thread.
         string path = WriteTemp("gen.pcap", Generated.Value);
-        var options = new ConnTrackOptions { LikelyServerPorts = null! };
-        Assert.Throws<NullReferenceException>(() => new ConnTraceRunner(options).ReadFile(path).ToList());
+        var comparer = new ThrowingPortComparer();
+        var timeouts = new Dictionary<PortSpec, TimeSpan>(comparer);
+        for (int port = 0; port <= ushort.MaxValue; port++)
+            timeouts[new PortSpec((ushort)port, TransportProto.Tcp)] = TimeSpan.FromMinutes(5);
+        var options = new ConnTrackOptions { PortInactivityTimeouts = timeouts };
+        comparer.Armed = true;
+        Assert.Throws<InvalidOperationException>(() => new ConnTraceRunner(options).ReadFile(path).ToList());
 
         using var runner = new ParallelTraceRunner(options, shards: 1, batchSize: 16, ringSize: 2);
-        var run = Task.Run(() => Assert.Throws<NullReferenceException>(() => runner.ReadFile(path).ToList()));
+        var run = Task.Run(() => Assert.Throws<InvalidOperationException>(() => runner.ReadFile(path).ToList()));
         Assert.True(run.Wait(TimeSpan.FromSeconds(60)), "ReadFile hung after a worker failed");
         Assert.Equal(0, runner.RunningWorkers);
         // The runner stays failed: its shards' state is unknown.
-        Assert.Throws<NullReferenceException>(() => runner.ReadFile(path).ToList());
+        Assert.Throws<InvalidOperationException>(() => runner.ReadFile(path).ToList());
+    }
+
+    private sealed class ThrowingPortComparer : IEqualityComparer<PortSpec>
+    {
+        public volatile bool Armed;
+        public bool Equals(PortSpec a, PortSpec b) => a == b;
+        public int GetHashCode(PortSpec p) => Armed ? throw new InvalidOperationException("a lookup failed in the tracker") : p.GetHashCode();
     }
 
     [Fact]

@@ -72,6 +72,7 @@ internal struct TcpEndpoint
         AckSeq = seq;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per record: never tiered (see ConnTracker.Process)
     public readonly bool NoDataAcked()
     {
         ulong ack = ToFullSeqSpace(AckSeq, AckWraps);
@@ -80,6 +81,7 @@ internal struct TcpEndpoint
     }
 
     /// <summary>Bytes sent, from the sequence space (Zeek's TCP_Endpoint::Size): conn.log's orig_bytes/resp_bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per record: never tiered (see ConnTracker.Process)
     public readonly ulong Size(TcpEndpointState peerState)
     {
         if (PrevState == TcpEndpointState.SynSent && State == TcpEndpointState.Reset &&

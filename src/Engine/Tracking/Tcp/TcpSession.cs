@@ -67,6 +67,7 @@ internal partial struct Connection
     /// <summary>Bytes of acked content gaps (conn.log's missed_bytes).</summary>
     public readonly ulong MissedBytes => Rare?.MissedBytes ?? 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per connection: never tiered (see ConnTracker.Process)
     private void FlipEndpoints()
     {
         _tcpBits ^= FlippedBit;
@@ -101,6 +102,7 @@ internal partial struct Connection
         Cold is not null && (second ? Cold.Second.HasUndeliveredData : Cold.First.HasUndeliveredData);
 
     /// <summary>The relative sequence of the endpoint's last SYN (0), FIN (1) or RST (2) for the history; 0 until one is set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private readonly ulong HistLastOf(in TcpEndpoint e, int which)
     {
         if (which == 1)
@@ -113,6 +115,7 @@ internal partial struct Connection
         return which == 0 ? r.HistLastSyn : r.HistLastRst;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private void SetHistLast(in TcpEndpoint e, int which, ulong seq)
     {
         if (which == 1)
@@ -204,6 +207,7 @@ internal partial struct Connection
         k.BufferedAcked = 0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private void NewBlock(ref TcpEndpoint e, ref TcpEndpointCold k, ulong seq, ulong upper, ConnTracker t)
     {
         if (upper <= k.TrimSeq) return;
@@ -243,6 +247,7 @@ internal partial struct Connection
         above.Insert(i, (lo, hi));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private static void DeliverContiguous(ref TcpEndpointCold k)
     {
         var above = k.Above;
@@ -323,6 +328,7 @@ internal partial struct Connection
     }
 
     /// <summary>Whether endpoint <paramref name="e"/> still has data to deliver before it can be considered closed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per packet: never tiered (see ConnTracker.Process)
     private readonly bool DataPending(in TcpEndpoint e)
     {
         if (e.SkipDeliveries) return false;

@@ -1,0 +1,26 @@
+using ConnTrack.Engine.Tracking;
+using Xunit;
+
+namespace ConnTrack.Engine.Tests.Tracking;
+
+/// <summary>The tracker's port sets: every port given is in, every other port out, at the word edges too.</summary>
+public sealed class PortBitmapTests
+{
+    [Fact]
+    public void HoldsExactlyThePortsGiven()
+    {
+        ushort[] given = [0, 53, 63, 64, 127, 128, 8080, 65472, 65535];
+        var set = new PortBitmap(given);
+        var expected = new HashSet<ushort>(given);
+        for (int port = 0; port <= ushort.MaxValue; port++)
+            Assert.Equal(expected.Contains((ushort)port), set.Contains((ushort)port));
+    }
+
+    [Fact]
+    public void EmptyHoldsNothing()
+    {
+        var set = new PortBitmap([]);
+        for (int port = 0; port <= ushort.MaxValue; port++)
+            Assert.False(set.Contains((ushort)port));
+    }
+}
