@@ -679,8 +679,8 @@ public sealed class ConnTracker
     {
         var slots = new List<int>(_table.Count);
         _table.CopyTo(slots);
-        // Sorted by start time through a copy of the times: a comparison that reads each connection's start from the
-        // slab misses the cache at almost every call (~1% of a 5M-packet pass, for 50k open connections).
+        // Sorted by start time through a copy of the times: reading each connection's start from the slab as the
+        // sort goes misses the cache at almost every step (~1% of a 5M-packet pass, for 50k open connections).
         var open = slots.ToArray();
         var starts = new long[open.Length];
         // Both walks visit the slab in an order of their own (the table's, then start time), so each entry is a
@@ -693,7 +693,7 @@ public sealed class ConnTracker
                 PrefetchLines(ref _slab[open[i + FlushLookAhead]]);
             starts[i] = _slab[open[i]].StartTime;
         }
-        Array.Sort(starts, open);
+        StartOrder.Sort(starts, open);
         _table.Clear();
         _timers.Clear();
         for (int i = 0; i < open.Length; i++)
