@@ -53,10 +53,10 @@ public sealed class ConnTracker
         Sink = sink;
         _uids = new UidGenerator(options.UidSeed);
         _localNets = new LocalNetworks(options.LocalNets);
-        _likelyTcpServerPorts = new PortBitmap(options.LikelyServerPorts.Where(s => s.Proto == TransportProto.Tcp).Select(s => s.Port));
-        _likelyUdpServerPorts = new PortBitmap(options.LikelyServerPorts.Where(s => s.Proto == TransportProto.Udp).Select(s => s.Port));
+        _likelyTcpServerPorts = PortBitmap.Of(options.LikelyServerPorts, TransportProto.Tcp);
+        _likelyUdpServerPorts = PortBitmap.Of(options.LikelyServerPorts, TransportProto.Udp);
         _dnsAnalyzerPorts = new PortBitmap(options.DnsAnalyzerPorts);
-        _tcpPortsWithTimeout = new PortBitmap(options.PortInactivityTimeouts.Keys.Where(s => s.Proto == TransportProto.Tcp).Select(s => s.Port));
+        _tcpPortsWithTimeout = PortBitmap.Of(options.PortInactivityTimeouts.Keys, TransportProto.Tcp);
         _tcpInactivity = Nanos(options.TcpInactivityTimeout);
         _udpInactivity = Nanos(options.UdpInactivityTimeout);
         _icmpInactivity = Nanos(options.IcmpInactivityTimeout);

@@ -1,3 +1,5 @@
+using ConnTrack.Engine.Config;
+using ConnTrack.Engine.Records;
 using ConnTrack.Engine.Tracking;
 using Xunit;
 
@@ -14,6 +16,18 @@ public sealed class PortBitmapTests
         var expected = new HashSet<ushort>(given);
         for (int port = 0; port <= ushort.MaxValue; port++)
             Assert.Equal(expected.Contains((ushort)port), set.Contains((ushort)port));
+    }
+
+    [Fact]
+    public void OfTakesThePortsOfOneProtocol()
+    {
+        PortSpec[] specs = [new(53, TransportProto.Udp), new(80, TransportProto.Tcp), new(443, TransportProto.Tcp), new(8, TransportProto.Icmp)];
+        var tcp = PortBitmap.Of(specs, TransportProto.Tcp);
+        var udp = PortBitmap.Of(specs, TransportProto.Udp);
+        Assert.True(tcp.Contains(80) && tcp.Contains(443));
+        Assert.False(tcp.Contains(53) || tcp.Contains(8));
+        Assert.True(udp.Contains(53));
+        Assert.False(udp.Contains(80) || udp.Contains(443) || udp.Contains(8));
     }
 
     [Fact]
