@@ -20,9 +20,10 @@ public static class TraceThreads
     /// Cores from which the automatic choice reads on one thread and tracks on the others. Measured on 2 cores,
     /// Read-ConnTrace on a 4.1 GB capture (bench/README.md, 2026-12-04, interleaved rounds of fresh processes): a
     /// reading thread and one tracking thread took 1.891, 1.968, 1.950 and 2.060 s (medians of 8, 8, 10 and 12 rounds)
-    /// against 2.071, 2.053, 2.088 and 2.145 s on one thread; in a full bench run, 1.00x its time round by round (0.88x
-    /// to 1.04x, 5 rounds). A reading thread and two tracking threads (four threads with the pipeline's on two cores)
-    /// took 1.973 and 1.970 s.
+    /// against 2.071, 2.053, 2.088 and 2.145 s on one thread; in full bench runs, 1.00x its time round by round (0.88x
+    /// to 1.04x, 5 rounds; 04:04 UTC), then 0.85x (0.79x to 0.90x; 04:48 UTC, once the per-connection paths were
+    /// compiled optimised from their first call). A reading thread and two tracking threads (four threads with the
+    /// pipeline's on two cores) took 1.973 and 1.970 s.
     /// </summary>
     public const int MinParallelCores = 2;
 
