@@ -4,7 +4,9 @@ namespace ConnTrack.Engine.Config;
 
 /// <summary>
 /// Every knob of the engine. The defaults are Zeek 9.1's as a user runs it (plain <c>zeek -r</c>, default
-/// scripts, every analyzer loaded): see <see cref="ZeekDefaults"/>.
+/// scripts, every analyzer loaded): see <see cref="ZeekDefaults"/>. Set them before making a runner: its trackers
+/// take the timeouts, networks and port sets as they are when made (the port sets as bitmaps), so changes made
+/// afterwards do not reach a trace under way.
 /// </summary>
 public sealed class ConnTrackOptions
 {
