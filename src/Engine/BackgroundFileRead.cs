@@ -6,11 +6,12 @@ using ConnTrack.Engine.Records;
 namespace ConnTrack.Engine;
 
 /// <summary>
-/// Reads one capture file into a runner on a thread of its own and hands the finished records over in chunks,
-/// in their order. A caller whose records cost it work of its own (PowerShell binds each object to the next
-/// command) then does that work on another core while the engine goes on tracking.
+/// Reads one capture file into a runner on another thread (one of its own, or a <see cref="ReadThread"/> that
+/// reads a trace's files one after another) and hands the finished records over in chunks, in their order. A caller
+/// whose records cost it work of its own (PowerShell binds each object to the next command) then does that work on
+/// another core while the engine goes on tracking.
 /// <para>
-/// The runner belongs to the read's thread until the read has ended and <see cref="Dispose"/> has joined it: the
+/// The runner belongs to the read's thread until the read has ended and <see cref="Dispose"/> has waited for it: the
 /// caller must not use the runner (or the reader) meanwhile, except to read its counters for progress, which
 /// then give a moment's view.
 /// </para>
@@ -29,15 +30,20 @@ public sealed class BackgroundFileRead : IDisposable
     private readonly int _chunkSize;
     private readonly BlockingCollection<List<ConnRecord>> _chunks;
     private readonly CancellationTokenSource _cancel = new();
-    private readonly Thread _thread;
+    private readonly Thread? _thread;       // a thread of its own, or null when it runs on a ReadThread
+    private readonly ReadThread? _onThread;
     private ExceptionDispatchInfo? _error;
     private bool _disposed;
 
-    /// <summary>Starts reading <paramref name="reader"/> into <paramref name="runner"/> at once.</summary>
-    public BackgroundFileRead(ITraceRunner runner, CaptureReader reader) : this(runner, reader, ChunkSize, MaxChunksWaiting) { }
+    /// <summary>
+    /// Starts reading <paramref name="reader"/> into <paramref name="runner"/> at once, on <paramref name="thread"/>
+    /// (idle: the read before it there has been disposed), or on a thread of its own.
+    /// </summary>
+    public BackgroundFileRead(ITraceRunner runner, CaptureReader reader, ReadThread? thread = null)
+        : this(runner, reader, ChunkSize, MaxChunksWaiting, thread) { }
 
     /// <summary>With other chunk sizes (tests make the hand-over fill up with few records).</summary>
-    internal BackgroundFileRead(ITraceRunner runner, CaptureReader reader, int chunkSize, int maxChunksWaiting)
+    internal BackgroundFileRead(ITraceRunner runner, CaptureReader reader, int chunkSize, int maxChunksWaiting, ReadThread? thread = null)
     {
         ArgumentNullException.ThrowIfNull(runner);
         ArgumentNullException.ThrowIfNull(reader);
@@ -47,8 +53,16 @@ public sealed class BackgroundFileRead : IDisposable
         _reader = reader;
         _chunkSize = chunkSize;
         _chunks = new BlockingCollection<List<ConnRecord>>(maxChunksWaiting);
-        _thread = new Thread(Run) { IsBackground = true, Name = "ConnTrack read" };
-        _thread.Start();
+        if (thread is not null)
+        {
+            _onThread = thread;
+            thread.Run(Run);
+        }
+        else
+        {
+            _thread = new Thread(Run) { IsBackground = true, Name = "ConnTrack read" };
+            _thread.Start();
+        }
     }
 
     /// <summary>
@@ -88,7 +102,8 @@ public sealed class BackgroundFileRead : IDisposable
         if (_disposed) return;
         _disposed = true;
         _cancel.Cancel();
-        _thread.Join();
+        if (_thread is not null) _thread.Join();
+        else _onThread!.WaitIdle();
         _chunks.Dispose();
         _cancel.Dispose();
     }

@@ -24,6 +24,7 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
     private ConnTrackOptions _options = new();
     private ITraceRunner? _runner;
     private CaptureReader? _current;
+    private ReadThread? _readThread; // made at the first file, kept for the call's other files
     private readonly Stopwatch _clock = new();
     private long _nextProgressMs; // first report with the first records (or after 250 ms without), then every 250 ms
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
@@ -111,6 +112,8 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
         var current = _current;
         _current = null;
         current?.Dispose();
+        _readThread?.Dispose(); // idle by now: a read is disposed before its file closes
+        _readThread = null;
         _runner?.Dispose();
         _stop.Dispose();
         _runner = null;
@@ -159,7 +162,7 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
         _current = reader;
         try
         {
-            using var read = new BackgroundFileRead(runner, reader);
+            using var read = new BackgroundFileRead(runner, reader, _readThread ??= new ReadThread());
             while (true)
             {
                 // Woken at least every 250 ms: for progress, and for Ctrl+C while no connection ends.

@@ -61,6 +61,69 @@ public sealed class BackgroundFileReadTests : IDisposable
         Assert.Equal(expectedEnd, runner.Finish().Select(BatchedReadTests.Row).ToList());
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void FilesReadOneAfterAnotherOnOneReadThread_HandOverWhatReadsOnTheirOwnThreadsDo(int shards)
+    {
+        var path = BatchedReadTests.WriteCapture(_dir);
+        var damaged = Path.Combine(_dir, "damaged.pcap");
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(damaged, bytes[..(bytes.Length / 2)]);
+        string[] files = [path, damaged, path];
+
+        List<string> ReadAll(ITraceRunner runner, ReadThread? thread, List<Type?> errors)
+        {
+            var rows = new List<string>();
+            foreach (var file in files)
+            {
+                using var reader = CaptureReader.Open(file);
+                using var read = new BackgroundFileRead(runner, reader, thread);
+                var (fileRows, _, error) = TakeAll(read);
+                rows.AddRange(fileRows);
+                errors.Add(error?.GetType());
+            }
+            rows.AddRange(runner.Finish().Select(BatchedReadTests.Row));
+            return rows;
+        }
+
+        using var ownThreads = NewRunner(shards);
+        var expectedErrors = new List<Type?>();
+        var expected = ReadAll(ownThreads, null, expectedErrors);
+
+        using var runner = NewRunner(shards);
+        using var thread = new ReadThread();
+        var errors = new List<Type?>();
+        var rows = ReadAll(runner, thread, errors);
+
+        Assert.Equal([null, typeof(CaptureFormatException), null], expectedErrors);
+        Assert.Equal(expectedErrors, errors);
+        Assert.True(expected.Count > 300, $"only {expected.Count} records");
+        Assert.Equal(expected, rows);
+    }
+
+    [Fact]
+    public void AReadThreadRunsOneReadAtATime()
+    {
+        var path = BatchedReadTests.WriteCapture(_dir);
+        using var runner = NewRunner(0);
+        using var other = NewRunner(0);
+        using var thread = new ReadThread();
+        using var reader = CaptureReader.Open(path);
+        using var otherReader = CaptureReader.Open(path);
+        // One record per chunk and one chunk waiting: the first read soon waits for a taker, so it is still running.
+        using (var read = new BackgroundFileRead(runner, reader, chunkSize: 1, maxChunksWaiting: 1, thread))
+        {
+            Assert.True(read.TryTake(TimeSpan.FromSeconds(30), CancellationToken.None, out var chunk) && chunk is { Count: 1 });
+            Assert.Throws<InvalidOperationException>(() => new BackgroundFileRead(other, otherReader, thread));
+        }
+        // Disposed, the first read has ended and the thread takes the next.
+        using (var next = new BackgroundFileRead(other, otherReader, thread))
+            Assert.Null(TakeAll(next).Error);
+        thread.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => new BackgroundFileRead(other, otherReader, thread));
+    }
+
     [Fact]
     public void DamagedFileHandsOverTheRecordsBeforeTheDamageThenItsError()
     {
