@@ -9,6 +9,28 @@ internal sealed record Frame(byte[] Data, long Timestamp, int OriginalLength, Li
 
 internal static class CaptureTestUtil
 {
+    /// <summary>Whether a file nobody writes is mapped when asked (under a read lease: Linux only).</summary>
+    public static bool LeasesWork => OperatingSystem.IsLinux();
+
+    /// <summary>
+    /// Opens <paramref name="path"/> mapped, trying again for up to 5 s while the kernel denies the lease. It does so
+    /// while any process has the file open for writing, and a child process another test forks (tcpdump, say) holds
+    /// copies of this process's descriptors until it execs, a file being written among them. The reader then reads
+    /// through the buffer, as it should; the tests that call this need the mapping.
+    /// </summary>
+    public static CaptureReader OpenMapped(string path, int mapWindowSize)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var reader = CaptureReader.Open(path, map: true, mapWindowSize: mapWindowSize);
+            if (!LeasesWork || ((FileCaptureReader)reader).IsMapped || waited.Elapsed > TimeSpan.FromSeconds(5))
+                return reader;
+            reader.Dispose();
+            Thread.Sleep(20);
+        }
+    }
+
     public static CaptureReader OpenBytes(byte[] bytes, string name = "mem.pcap") =>
         CaptureReader.Open(new MemoryStream(bytes, writable: false), name);
 

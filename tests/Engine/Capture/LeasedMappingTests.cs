@@ -17,8 +17,6 @@ public sealed class LeasedMappingTests : IDisposable
 
     public void Dispose() => File.Delete(_path);
 
-    private static bool LeasesWork => OperatingSystem.IsLinux();
-
     private byte[] WriteCapture(int packets)
     {
         var bytes = Pcap(LinkType.Ethernet, nanosecond: true, bigEndian: false, 65535, NumberedPackets(packets, 0));
@@ -53,7 +51,7 @@ public sealed class LeasedMappingTests : IDisposable
             Assert.Equal(Values(ReadAll(bytes)), Values(ReadAll(reader)));
         }
 
-        using var again = CaptureReader.Open(_path, map: true, mapWindowSize: 4096);
+        using var again = OpenMapped(_path, 4096);
         Assert.Equal(LeasesWork, ((FileCaptureReader)again).IsMapped); // once nobody writes it, it is mapped
     }
 
@@ -62,7 +60,7 @@ public sealed class LeasedMappingTests : IDisposable
     {
         var bytes = WriteCapture(400);
         var expected = ReadAll(bytes);
-        using var reader = CaptureReader.Open(_path, map: true, mapWindowSize: 16 * 1024);
+        using var reader = OpenMapped(_path, 16 * 1024);
         Assert.Equal(LeasesWork, ((FileCaptureReader)reader).IsMapped);
 
         var frames = new List<Frame>();
