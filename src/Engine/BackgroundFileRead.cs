@@ -30,8 +30,15 @@ public sealed class BackgroundFileRead : IDisposable
     private readonly int _chunkSize;
     private readonly BlockingCollection<List<ConnRecord>> _chunks;
     private readonly CancellationTokenSource _cancel = new();
-    private readonly Thread? _thread;       // a thread of its own, or null when it runs on a ReadThread
+    private readonly Thread? _thread;       // a thread of its own, or null when it runs on a ReadThread or ran inline
     private readonly ReadThread? _onThread;
+
+    /// <summary>
+    /// Files smaller than this are read at once on the caller's thread, when the read is made: for them the hand-over
+    /// between two threads costs more than the overlap gains (a few hundred packets; handing over and waking up take
+    /// a good part of a millisecond on a VM). Their records then wait in the hand-over, unbounded.
+    /// </summary>
+    public const long InlineBelow = 1 << 20;
     private ExceptionDispatchInfo? _error;
     private bool _disposed;
 
@@ -42,8 +49,12 @@ public sealed class BackgroundFileRead : IDisposable
     public BackgroundFileRead(ITraceRunner runner, CaptureReader reader, ReadThread? thread = null)
         : this(runner, reader, ChunkSize, MaxChunksWaiting, thread) { }
 
-    /// <summary>With other chunk sizes (tests make the hand-over fill up with few records).</summary>
-    internal BackgroundFileRead(ITraceRunner runner, CaptureReader reader, int chunkSize, int maxChunksWaiting, ReadThread? thread = null)
+    /// <summary>
+    /// With other chunk sizes (tests make the hand-over fill up with few records) and another size below which a file
+    /// is read inline (0: never; tests read small files on the other thread).
+    /// </summary>
+    internal BackgroundFileRead(ITraceRunner runner, CaptureReader reader, int chunkSize, int maxChunksWaiting,
+        ReadThread? thread = null, long inlineBelow = InlineBelow)
     {
         ArgumentNullException.ThrowIfNull(runner);
         ArgumentNullException.ThrowIfNull(reader);
@@ -52,6 +63,12 @@ public sealed class BackgroundFileRead : IDisposable
         _runner = runner;
         _reader = reader;
         _chunkSize = chunkSize;
+        if (reader.FileLength is long length && length < inlineBelow)
+        {
+            _chunks = new BlockingCollection<List<ConnRecord>>();
+            Run();
+            return;
+        }
         _chunks = new BlockingCollection<List<ConnRecord>>(maxChunksWaiting);
         if (thread is not null)
         {
@@ -103,7 +120,7 @@ public sealed class BackgroundFileRead : IDisposable
         _disposed = true;
         _cancel.Cancel();
         if (_thread is not null) _thread.Join();
-        else _onThread!.WaitIdle();
+        else _onThread?.WaitIdle();
         _chunks.Dispose();
         _cancel.Dispose();
     }

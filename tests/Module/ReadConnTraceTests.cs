@@ -262,14 +262,15 @@ public sealed class ReadConnTraceProgressTests : IDisposable
     public void Dispose() => _s.Dispose();
 
     /// <summary>A classic pcap of <paramref name="count"/> UDP packets 10.0.0.1:1000+i%<paramref name="flows"/> -> 10.0.0.2:53, <paramref name="spacingUs"/> µs apart.</summary>
-    private static byte[] UdpCapture(int count, int flows = 50, long spacingUs = 1000)
+    /// <param name="trailer">Bytes after each IP packet in its frame (an Ethernet trailer: the file grows, the packets do not).</param>
+    private static byte[] UdpCapture(int count, int flows = 50, long spacingUs = 1000, int trailer = 0)
     {
         using var ms = new MemoryStream();
         using var w = new BinaryWriter(ms);
         w.Write(0xa1b2c3d4u); w.Write((ushort)2); w.Write((ushort)4); w.Write(0); w.Write(0u); w.Write(65535u); w.Write(1u);
         for (int i = 0; i < count; i++)
         {
-            var frame = new byte[14 + 20 + 8 + 4];
+            var frame = new byte[14 + 20 + 8 + 4 + trailer];
             frame[12] = 0x08; // IPv4
             var ip = frame.AsSpan(14);
             ip[0] = 0x45; ip[3] = 32; ip[8] = 64; ip[9] = 17;
@@ -307,6 +308,7 @@ public sealed class ReadConnTraceProgressTests : IDisposable
     /// Records that end mid-file come over from the engine's read thread in chunks; those still open come at the end.
     /// 300 one-packet UDP flows 1 s apart: the first 240 end mid-file (60 s without a packet), the last 60 at the end.
     /// Every one must come out once, in start order, on one thread, with one tracking thread, or sharded over two.
+    /// Each frame carries a 4,000-byte trailer, so the file (1.2 MB) is read on the read thread, not inline.
     /// </summary>
     [Theory]
     [InlineData(1)]
@@ -314,7 +316,9 @@ public sealed class ReadConnTraceProgressTests : IDisposable
     [InlineData(3)]
     public void RecordsEndingMidFileAndAtTheEndAllComeOutOnceInOrder(int threads)
     {
-        File.WriteAllBytes(Path.Combine(_s.TempDir, "spread.pcap"), UdpCapture(300, flows: 300, spacingUs: 1_000_000));
+        var capture = UdpCapture(300, flows: 300, spacingUs: 1_000_000, trailer: 4000);
+        Assert.True(capture.Length > 1 << 20); // BackgroundFileRead.InlineBelow: smaller files are read inline
+        File.WriteAllBytes(Path.Combine(_s.TempDir, "spread.pcap"), capture);
         var output = _s.Run($"Read-ConnTrace ./spread.pcap -ThreadCount {threads}");
         Assert.Equal(300, output.Count);
         var ports = output.Select(r => (int)r.Properties["orig_p"].Value).ToList();

@@ -36,8 +36,9 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
     /// decoding and N - 1 tracking, the flows sharded by a symmetric hash, one table per tracking thread (the same
     /// records; with two threads, one tracking, even the same uids in the same order; with more, uids differ from a
     /// one-thread run). 0 (default): <see cref="TraceThreads.For"/>, every core for captures of 128 MiB or more on 2
-    /// cores or more, else one thread. Whatever the count, the file is read on a thread of the engine's
-    /// (<see cref="BackgroundFileRead"/>), not on the pipeline's.
+    /// cores or more, else one thread. Whatever the count, a file is read on a thread of the engine's
+    /// (<see cref="BackgroundFileRead"/>, one <see cref="ReadThread"/> for all the files of a call), not on the
+    /// pipeline's; a file under 1 MiB is read at once on the pipeline's thread, where handing it over costs more.
     /// </summary>
     [Parameter]
     [ValidateRange(0, 255)]
@@ -142,9 +143,10 @@ public sealed class ReadConnTraceCommand : FileInputCommand, IDisposable
     }
 
     /// <summary>
-    /// Reads one file into the runner on a thread of the engine's (<see cref="BackgroundFileRead"/>) while this,
-    /// the pipeline's thread, writes the records out: binding each object to the next command is PowerShell's work
-    /// per record, and so it runs on another core beside the tracking. A bad file is one error and the trace goes on.
+    /// Reads one file into the runner on a thread of the engine's (<see cref="BackgroundFileRead"/>; a file under
+    /// 1 MiB at once, here) while this, the pipeline's thread, writes the records out: binding each object to the
+    /// next command is PowerShell's work per record, and so it runs on another core beside the tracking. A bad file is
+    /// one error and the trace goes on.
     /// </summary>
     private void ReadOne(ITraceRunner runner, string path)
     {

@@ -34,11 +34,16 @@ public sealed class BackgroundFileReadTests : IDisposable
         return (rows, chunks, read.Error?.SourceException);
     }
 
+    /// <summary>0: every file on the other thread; the default: files below 1 MiB (all of these tests') inline.</summary>
+    private const long OnTheOtherThread = 0, InlineWhenSmall = BackgroundFileRead.InlineBelow;
+
     [Theory]
-    [InlineData(0, 256)]
-    [InlineData(0, 7)]
-    [InlineData(2, 7)]
-    public void HandsOverTheRecordsOfReadFileInTheirOrder(int shards, int chunkSize)
+    [InlineData(0, 256, OnTheOtherThread)]
+    [InlineData(0, 7, OnTheOtherThread)]
+    [InlineData(2, 7, OnTheOtherThread)]
+    [InlineData(0, 7, InlineWhenSmall)]
+    [InlineData(2, 7, InlineWhenSmall)]
+    public void HandsOverTheRecordsOfReadFileInTheirOrder(int shards, int chunkSize, long inlineBelow)
     {
         var path = BatchedReadTests.WriteCapture(_dir);
         using var expectedRunner = NewRunner(shards);
@@ -50,7 +55,7 @@ public sealed class BackgroundFileReadTests : IDisposable
         int chunks;
         Exception? error;
         using (var reader = CaptureReader.Open(path))
-        using (var read = new BackgroundFileRead(runner, reader, chunkSize, 2))
+        using (var read = new BackgroundFileRead(runner, reader, chunkSize, 2, inlineBelow: inlineBelow))
             (rows, chunks, error) = TakeAll(read);
 
         Assert.Null(error);
@@ -62,9 +67,10 @@ public sealed class BackgroundFileReadTests : IDisposable
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(2)]
-    public void FilesReadOneAfterAnotherOnOneReadThread_HandOverWhatReadsOnTheirOwnThreadsDo(int shards)
+    [InlineData(0, OnTheOtherThread)]
+    [InlineData(2, OnTheOtherThread)]
+    [InlineData(0, InlineWhenSmall)]
+    public void FilesReadOneAfterAnotherOnOneReadThread_HandOverWhatReadsOnTheirOwnThreadsDo(int shards, long inlineBelow)
     {
         var path = BatchedReadTests.WriteCapture(_dir);
         var damaged = Path.Combine(_dir, "damaged.pcap");
@@ -78,7 +84,7 @@ public sealed class BackgroundFileReadTests : IDisposable
             foreach (var file in files)
             {
                 using var reader = CaptureReader.Open(file);
-                using var read = new BackgroundFileRead(runner, reader, thread);
+                using var read = new BackgroundFileRead(runner, reader, BackgroundFileRead.ChunkSize, BackgroundFileRead.MaxChunksWaiting, thread, inlineBelow);
                 var (fileRows, _, error) = TakeAll(read);
                 rows.AddRange(fileRows);
                 errors.Add(error?.GetType());
@@ -89,7 +95,7 @@ public sealed class BackgroundFileReadTests : IDisposable
 
         using var ownThreads = NewRunner(shards);
         var expectedErrors = new List<Type?>();
-        var expected = ReadAll(ownThreads, null, expectedErrors);
+        var expected = ReadAll(ownThreads, null, expectedErrors); // each read on a thread of its own (or inline)
 
         using var runner = NewRunner(shards);
         using var thread = new ReadThread();
@@ -102,6 +108,25 @@ public sealed class BackgroundFileReadTests : IDisposable
         Assert.Equal(expected, rows);
     }
 
+    [Theory]
+    [InlineData(InlineWhenSmall, true)]
+    [InlineData(OnTheOtherThread, false)]
+    public void ASmallFileIsReadWhenTheReadIsMade(long inlineBelow, bool readAtOnce)
+    {
+        var path = BatchedReadTests.WriteCapture(_dir);
+        Assert.True(new FileInfo(path).Length < BackgroundFileRead.InlineBelow);
+        using var whole = NewRunner(0);
+        int total = whole.ReadFile(path).Count();
+        using var runner = NewRunner(0);
+        using var reader = CaptureReader.Open(path);
+        // One record a chunk, one chunk waiting: a read on the other thread waits for a taker after two records.
+        using var read = new BackgroundFileRead(runner, reader, chunkSize: 1, maxChunksWaiting: 1, inlineBelow: inlineBelow);
+        Assert.Equal(readAtOnce, runner.PacketsRead == whole.PacketsRead);
+        var (rows, _, error) = TakeAll(read);
+        Assert.Null(error);
+        Assert.Equal(total, rows.Count);
+    }
+
     [Fact]
     public void AReadThreadRunsOneReadAtATime()
     {
@@ -112,20 +137,22 @@ public sealed class BackgroundFileReadTests : IDisposable
         using var reader = CaptureReader.Open(path);
         using var otherReader = CaptureReader.Open(path);
         // One record per chunk and one chunk waiting: the first read soon waits for a taker, so it is still running.
-        using (var read = new BackgroundFileRead(runner, reader, chunkSize: 1, maxChunksWaiting: 1, thread))
+        using (var read = new BackgroundFileRead(runner, reader, chunkSize: 1, maxChunksWaiting: 1, thread, OnTheOtherThread))
         {
             Assert.True(read.TryTake(TimeSpan.FromSeconds(30), CancellationToken.None, out var chunk) && chunk is { Count: 1 });
-            Assert.Throws<InvalidOperationException>(() => new BackgroundFileRead(other, otherReader, thread));
+            Assert.Throws<InvalidOperationException>(() => new BackgroundFileRead(other, otherReader, 1, 1, thread, OnTheOtherThread));
         }
         // Disposed, the first read has ended and the thread takes the next.
-        using (var next = new BackgroundFileRead(other, otherReader, thread))
+        using (var next = new BackgroundFileRead(other, otherReader, 1, 1, thread, OnTheOtherThread))
             Assert.Null(TakeAll(next).Error);
         thread.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => new BackgroundFileRead(other, otherReader, thread));
+        Assert.Throws<ObjectDisposedException>(() => new BackgroundFileRead(other, otherReader, 1, 1, thread, OnTheOtherThread));
     }
 
-    [Fact]
-    public void DamagedFileHandsOverTheRecordsBeforeTheDamageThenItsError()
+    [Theory]
+    [InlineData(OnTheOtherThread)]
+    [InlineData(InlineWhenSmall)]
+    public void DamagedFileHandsOverTheRecordsBeforeTheDamageThenItsError(long inlineBelow)
     {
         var path = BatchedReadTests.WriteCapture(_dir);
         var bytes = File.ReadAllBytes(path);
@@ -139,7 +166,7 @@ public sealed class BackgroundFileReadTests : IDisposable
         List<string> rows;
         Exception? error;
         using (var reader = CaptureReader.Open(path))
-        using (var read = new BackgroundFileRead(runner, reader))
+        using (var read = new BackgroundFileRead(runner, reader, BackgroundFileRead.ChunkSize, BackgroundFileRead.MaxChunksWaiting, inlineBelow: inlineBelow))
             (rows, _, error) = TakeAll(read);
 
         var format = Assert.IsType<CaptureFormatException>(error);
@@ -159,7 +186,7 @@ public sealed class BackgroundFileReadTests : IDisposable
 
         using var runner = NewRunner(0);
         using var reader = CaptureReader.Open(path);
-        var read = new BackgroundFileRead(runner, reader, chunkSize: 1, maxChunksWaiting: 1);
+        var read = new BackgroundFileRead(runner, reader, chunkSize: 1, maxChunksWaiting: 1, inlineBelow: OnTheOtherThread);
         // Two records fill the hand-over (one waiting, one held): the read then waits for a taker that never comes.
         Assert.True(read.TryTake(TimeSpan.FromSeconds(30), CancellationToken.None, out var first) && first is { Count: 1 });
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -191,7 +218,7 @@ public sealed class BackgroundFileReadTests : IDisposable
         var path = BatchedReadTests.WriteCapture(_dir);
         using var runner = NewRunner(0);
         using var reader = CaptureReader.Open(path);
-        using var read = new BackgroundFileRead(runner, reader);
+        using var read = new BackgroundFileRead(runner, reader, BackgroundFileRead.ChunkSize, BackgroundFileRead.MaxChunksWaiting, inlineBelow: OnTheOtherThread);
         using var cancel = new CancellationTokenSource();
         cancel.Cancel();
         var started = DateTime.UtcNow;
