@@ -512,6 +512,13 @@ public sealed class ParallelTraceRunnerTests : IDisposable
     }
 
     [Fact]
+    public void ByDefault_OneShardPerCoreButTheReadersOne()
+    {
+        using var runner = new ParallelTraceRunner(new ConnTrackOptions());
+        Assert.Equal(Math.Max(1, Environment.ProcessorCount - 1), runner.ShardCount);
+    }
+
+    [Fact]
     public void AWorkerFailing_SurfacesOnTheCallersThread_WithoutHanging()
     {
         // Every TCP port has a timeout of its own, looked up through a comparer that throws once armed: the tracker
