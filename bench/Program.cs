@@ -355,6 +355,22 @@ namespace ConnTrack.Bench
                 }));
             }
 
+            // Read-ConnTrace over the same packets in one file and in many small ones (the default thread count:
+            // one thread for files this small), interleaved.
+            ProbeResult? rotatedWhole = null, rotatedParts = null;
+            if (module is not null)
+            {
+                var rotated = RotatedFiles.Prepare(capture);
+                if (rotated is var (whole, parts))
+                {
+                    Console.WriteLine($"Read-ConnTrace over {RotatedFiles.Files:N0} files of {RotatedFiles.PacketsPerFile} packets and over the same packets in one file");
+                    var pairRows = BestInterleaved(Math.Min(a.Reps, 3), out _,
+                        () => Child(["cmdlet", whole, module, "default", "Read-ConnTrace, one file"]),
+                        () => Child(["cmdlet", parts, module, "default", $"Read-ConnTrace, {RotatedFiles.Files:N0} files"]));
+                    (rotatedWhole, rotatedParts) = (pairRows[0], pairRows[1]);
+                }
+            }
+
             ProbeResult? memory = null;
             if (a.MemConnections > 0)
             {
@@ -374,6 +390,8 @@ namespace ConnTrack.Bench
             var report = new Report(a, started, capture, fileBytes, genStats, genSeconds, tcpdump, engine, parallel, cmdlet,
                 cmdletAuto, autoThreads, pair, results.Skip(5).ToList(), memory, stream, module, stages)
             {
+                RotatedWhole = rotatedWhole,
+                RotatedParts = rotatedParts,
                 Rounds = new RoundSamples(rounds[0], rounds[1], rounds[2], rounds[3], rounds[5], CmdletAuto: rounds[4]),
             };
             var text = report.Render();

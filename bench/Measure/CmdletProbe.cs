@@ -49,7 +49,8 @@ public static class CmdletProbe
         using var ps = PowerShell.Create(runspace);
         if (command == "Read-ConnTrace")
         {
-            ps.AddCommand(command).AddParameter("LiteralPath", path);
+            // A wildcard path (the rotated files) goes to -Path, which expands it; a file name goes to -LiteralPath.
+            ps.AddCommand(command).AddParameter(path.Contains('*') ? "Path" : "LiteralPath", path);
             if (threadCount is int threads)
                 ps.AddParameter("ThreadCount", threads);
         }

@@ -28,6 +28,10 @@ public sealed class Report(
     /// <summary>Every round's runs of the rows the targets compare (null when not run in rounds).</summary>
     public RoundSamples? Rounds { get; init; }
 
+    /// <summary>Read-ConnTrace over the same packets in one file and in <see cref="RotatedFiles.Files"/> (null: not run).</summary>
+    public ProbeResult? RotatedWhole { get; init; }
+    public ProbeResult? RotatedParts { get; init; }
+
     /// <summary>The row of two one-thread engines run at once in two processes (<see cref="Bench.ChildPair"/>).</summary>
     public const string PairName = "2 one-thread engines at once (2 processes, nothing shared)";
 
@@ -302,6 +306,19 @@ public sealed class Report(
                 double t = double.Parse(stages.Notes[key], CultureInfo.InvariantCulture);
                 sb.AppendLine($"| {label} | {t:F3} | {Packets / t:N0} | {t / whole * 100:F0}% |");
             }
+        }
+        if (RotatedWhole is { Ok: true } oneFile && RotatedParts is { Ok: true } manyFiles)
+        {
+            sb.AppendLine();
+            sb.AppendLine("## Many small files");
+            sb.AppendLine();
+            double perFileMs = (manyFiles.Seconds - oneFile.Seconds) / (RotatedFiles.Files - 1) * 1000;
+            sb.AppendLine($"The capture's first {RotatedFiles.Files * RotatedFiles.PacketsPerFile:N0} packets as one file and cut into " +
+                          $"{RotatedFiles.Files:N0} files of {RotatedFiles.PacketsPerFile} packets (one trace: " +
+                          $"{(oneFile.Records == manyFiles.Records ? $"the same {oneFile.Records:N0} records" : $"{oneFile.Records:N0} against {manyFiles.Records:N0} records: NOT the same")}), " +
+                          $"Read-ConnTrace with its default thread count, best of {Math.Min(args.Reps, 3)} interleaved runs: " +
+                          $"one file {oneFile.Seconds:F3} s, {RotatedFiles.Files:N0} files {manyFiles.Seconds:F3} s, " +
+                          $"**{perFileMs:F2} ms a file** more.");
         }
         if (memory is { Ok: true })
         {
